@@ -1,0 +1,3 @@
+module myelin
+
+go 1.26

@@ -1,0 +1,52 @@
+package spec
+
+// ErrCode is a Matrix error code, the errcode field of an error response.
+type ErrCode string
+
+// Error codes from the Client-Server API ("Standard error response") and the
+// other APIs.
+const (
+	ErrForbidden                   ErrCode = "M_FORBIDDEN"
+	ErrUnknownToken                ErrCode = "M_UNKNOWN_TOKEN"
+	ErrMissingToken                ErrCode = "M_MISSING_TOKEN"
+	ErrUserLocked                  ErrCode = "M_USER_LOCKED"
+	ErrUserSuspended               ErrCode = "M_USER_SUSPENDED"
+	ErrBadJSON                     ErrCode = "M_BAD_JSON"
+	ErrNotJSON                     ErrCode = "M_NOT_JSON"
+	ErrNotFound                    ErrCode = "M_NOT_FOUND"
+	ErrLimitExceeded               ErrCode = "M_LIMIT_EXCEEDED"
+	ErrUnrecognized                ErrCode = "M_UNRECOGNIZED"
+	ErrUnknown                     ErrCode = "M_UNKNOWN"
+	ErrUnauthorized                ErrCode = "M_UNAUTHORIZED"
+	ErrUserDeactivated             ErrCode = "M_USER_DEACTIVATED"
+	ErrUserInUse                   ErrCode = "M_USER_IN_USE"
+	ErrInvalidUsername             ErrCode = "M_INVALID_USERNAME"
+	ErrRoomInUse                   ErrCode = "M_ROOM_IN_USE"
+	ErrInvalidRoomState            ErrCode = "M_INVALID_ROOM_STATE"
+	ErrThreepidInUse               ErrCode = "M_THREEPID_IN_USE"
+	ErrThreepidNotFound            ErrCode = "M_THREEPID_NOT_FOUND"
+	ErrThreepidAuthFailed          ErrCode = "M_THREEPID_AUTH_FAILED"
+	ErrThreepidDenied              ErrCode = "M_THREEPID_DENIED"
+	ErrServerNotTrusted            ErrCode = "M_SERVER_NOT_TRUSTED"
+	ErrUnsupportedRoomVersion      ErrCode = "M_UNSUPPORTED_ROOM_VERSION"
+	ErrIncompatibleRoomVersion     ErrCode = "M_INCOMPATIBLE_ROOM_VERSION"
+	ErrBadState                    ErrCode = "M_BAD_STATE"
+	ErrGuestAccessForbidden        ErrCode = "M_GUEST_ACCESS_FORBIDDEN"
+	ErrCaptchaNeeded               ErrCode = "M_CAPTCHA_NEEDED"
+	ErrCaptchaInvalid              ErrCode = "M_CAPTCHA_INVALID"
+	ErrMissingParam                ErrCode = "M_MISSING_PARAM"
+	ErrInvalidParam                ErrCode = "M_INVALID_PARAM"
+	ErrTooLarge                    ErrCode = "M_TOO_LARGE"
+	ErrExclusive                   ErrCode = "M_EXCLUSIVE"
+	ErrResourceLimitExceeded       ErrCode = "M_RESOURCE_LIMIT_EXCEEDED"
+	ErrCannotLeaveServerNoticeRoom ErrCode = "M_CANNOT_LEAVE_SERVER_NOTICE_ROOM"
+	ErrThreepidMediumNotSupported  ErrCode = "M_THREEPID_MEDIUM_NOT_SUPPORTED"
+	ErrUnableToAuthoriseJoin       ErrCode = "M_UNABLE_TO_AUTHORISE_JOIN"
+	ErrUnableToGrantJoin           ErrCode = "M_UNABLE_TO_GRANT_JOIN"
+	ErrWeakPassword                ErrCode = "M_WEAK_PASSWORD"
+	ErrWrongRoomKeysVersion        ErrCode = "M_WRONG_ROOM_KEYS_VERSION"
+	ErrCannotOverwriteMedia        ErrCode = "M_CANNOT_OVERWRITE_MEDIA"
+	ErrNotYetUploaded              ErrCode = "M_NOT_YET_UPLOADED"
+	ErrInvalidSignature            ErrCode = "M_INVALID_SIGNATURE"
+	ErrUnknownPos                  ErrCode = "M_UNKNOWN_POS"
+)
