@@ -1,0 +1,492 @@
+package mjson
+
+import (
+	"bytes"
+	"slices"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// MaxDepth is the deepest nesting of objects and arrays accepted. A top-level
+// scalar has depth 0 and each enclosing '{' or '[' adds one.
+//
+// Real Matrix payloads nest only a handful of levels (event content rarely
+// exceeds 5). 256 leaves two orders of magnitude of headroom while bounding the
+// parser's recursion, and thus its stack use, for hostile input. It is also well
+// below the ~1000-level limit of Python's json module, so no event a Python
+// homeserver could have produced is refused merely for depth.
+const MaxDepth = 256
+
+// MaxSafeInteger is the largest integer allowed in canonical JSON, (2**53)-1.
+// Its negation is the smallest.
+const MaxSafeInteger = 1<<53 - 1
+
+// Canonical validates in against the strict canonical JSON rules and returns its
+// canonical encoding. in may use any whitespace, key order and escapes; the
+// result is a fresh slice. Canonical(Canonical(x)) == Canonical(x).
+//
+// It returns a *SyntaxError wrapping ErrSyntax, ErrTrailingData,
+// ErrDuplicateKey, ErrNumberOutOfRange, ErrFloat, ErrNegativeZero,
+// ErrInvalidUTF8, ErrLoneSurrogate or ErrTooDeep.
+func Canonical(in []byte) ([]byte, error) {
+	return canonicalize(in, true, make([]byte, 0, len(in)))
+}
+
+// CanonicalLenient is Canonical for room versions 1 to 5, whose events "might
+// not be fully compliant" with the number rules (appendix "Canonical JSON").
+// Any RFC 8259 number is accepted. The number -0 is written 0, and a number
+// written with an exponent whose value is an integer in the canonical range is
+// written as that integer (both as in the specification's example
+// {"a": -0, "b": 1e10} → {"a":0,"b":10000000000}). Every other number is kept
+// exactly as written.
+//
+// It still rejects invalid JSON or UTF-8, lone surrogates, duplicate keys,
+// trailing data and nesting deeper than MaxDepth, with the same *SyntaxError
+// values as Canonical.
+func CanonicalLenient(in []byte) ([]byte, error) {
+	return canonicalize(in, false, make([]byte, 0, len(in)))
+}
+
+// AppendCanonical appends the canonical encoding of in to dst and returns the
+// extended slice; strict selects Canonical's rules, otherwise
+// CanonicalLenient's. On error dst is returned unextended together with the
+// *SyntaxError.
+func AppendCanonical(dst, in []byte, strict bool) ([]byte, error) {
+	return canonicalize(in, strict, dst)
+}
+
+// Valid reports whether in is acceptable to Canonical (strict true) or
+// CanonicalLenient (strict false), returning the same *SyntaxError they would.
+func Valid(in []byte, strict bool) error {
+	_, err := canonicalize(in, strict, make([]byte, 0, len(in)))
+	return err
+}
+
+func canonicalize(in []byte, strict bool, dst []byte) ([]byte, error) {
+	p := parser{in: in, out: dst, strict: strict}
+	p.skipSpace()
+	if err := p.value(); err != nil {
+		return dst, err
+	}
+	p.skipSpace()
+	if p.pos != len(p.in) {
+		return dst, p.fail(ErrTrailingData, p.pos, "")
+	}
+	return p.out, nil
+}
+
+// member is one object member already written to parser.out as `"key":value`
+// (without the separating comma) at out[start:end].
+type member struct {
+	key        []byte // decoded key, for ordering
+	start, end int
+	inOffset   int // offset of the key in the input, for errors
+}
+
+type parser struct {
+	in      []byte
+	pos     int
+	out     []byte
+	strict  bool
+	depth   int
+	members []member // stack shared by all open objects
+	keys    []byte   // arena for decoded keys that needed unescaping
+	scratch []byte   // reordering buffer
+}
+
+func (p *parser) fail(err error, off int, detail string) error {
+	return &SyntaxError{Err: err, Offset: off, Detail: detail}
+}
+
+func (p *parser) skipSpace() {
+	for p.pos < len(p.in) {
+		switch p.in[p.pos] {
+		case ' ', '\t', '\n', '\r':
+			p.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (p *parser) value() error {
+	if p.pos >= len(p.in) {
+		return p.fail(ErrSyntax, p.pos, "unexpected end of input")
+	}
+	switch c := p.in[p.pos]; {
+	case c == '{':
+		return p.object()
+	case c == '[':
+		return p.array()
+	case c == '"':
+		_, err := p.str()
+		return err
+	case c == 't':
+		return p.literal("true")
+	case c == 'f':
+		return p.literal("false")
+	case c == 'n':
+		return p.literal("null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		return p.number()
+	default:
+		return p.fail(ErrSyntax, p.pos, "unexpected character "+quoteByte(c))
+	}
+}
+
+func (p *parser) literal(word string) error {
+	if !bytes.HasPrefix(p.in[p.pos:], []byte(word)) {
+		return p.fail(ErrSyntax, p.pos, "invalid literal")
+	}
+	p.out = append(p.out, word...)
+	p.pos += len(word)
+	return nil
+}
+
+func (p *parser) enter() error {
+	p.depth++
+	if p.depth > MaxDepth {
+		return p.fail(ErrTooDeep, p.pos, "")
+	}
+	return nil
+}
+
+func (p *parser) array() error {
+	if err := p.enter(); err != nil {
+		return err
+	}
+	p.pos++ // '['
+	p.out = append(p.out, '[')
+	p.skipSpace()
+	if p.pos < len(p.in) && p.in[p.pos] == ']' {
+		p.pos++
+		p.out = append(p.out, ']')
+		p.depth--
+		return nil
+	}
+	for {
+		p.skipSpace()
+		if err := p.value(); err != nil {
+			return err
+		}
+		p.skipSpace()
+		if p.pos >= len(p.in) {
+			return p.fail(ErrSyntax, p.pos, "unterminated array")
+		}
+		switch p.in[p.pos] {
+		case ',':
+			p.pos++
+			p.out = append(p.out, ',')
+		case ']':
+			p.pos++
+			p.out = append(p.out, ']')
+			p.depth--
+			return nil
+		default:
+			return p.fail(ErrSyntax, p.pos, "expected ',' or ']' in array")
+		}
+	}
+}
+
+func (p *parser) object() error {
+	if err := p.enter(); err != nil {
+		return err
+	}
+	p.pos++ // '{'
+	open := len(p.out)
+	p.out = append(p.out, '{')
+	base, keyMark := len(p.members), len(p.keys)
+	p.skipSpace()
+	if p.pos < len(p.in) && p.in[p.pos] == '}' {
+		p.pos++
+		p.out = append(p.out, '}')
+		p.depth--
+		return nil
+	}
+	for {
+		p.skipSpace()
+		if p.pos >= len(p.in) || p.in[p.pos] != '"' {
+			return p.fail(ErrSyntax, p.pos, "expected string key in object")
+		}
+		if len(p.members) > base {
+			p.out = append(p.out, ',')
+		}
+		m := member{start: len(p.out), inOffset: p.pos}
+		key, err := p.str()
+		if err != nil {
+			return err
+		}
+		m.key = key
+		p.skipSpace()
+		if p.pos >= len(p.in) || p.in[p.pos] != ':' {
+			return p.fail(ErrSyntax, p.pos, "expected ':' after object key")
+		}
+		p.pos++
+		p.out = append(p.out, ':')
+		p.skipSpace()
+		if err := p.value(); err != nil {
+			return err
+		}
+		m.end = len(p.out)
+		p.members = append(p.members, m)
+		p.skipSpace()
+		if p.pos >= len(p.in) {
+			return p.fail(ErrSyntax, p.pos, "unterminated object")
+		}
+		if p.in[p.pos] == ',' {
+			p.pos++
+			continue
+		}
+		if p.in[p.pos] != '}' {
+			return p.fail(ErrSyntax, p.pos, "expected ',' or '}' in object")
+		}
+		p.pos++
+		break
+	}
+	if err := p.sortMembers(open, p.members[base:]); err != nil {
+		return err
+	}
+	p.out = append(p.out, '}')
+	p.members = p.members[:base]
+	p.keys = p.keys[:keyMark]
+	p.depth--
+	return nil
+}
+
+// sortMembers orders the members of the object opened at out[open] by key
+// code point (byte order of the UTF-8 keys) and rejects duplicates. Members
+// already in order, the common case for canonical input, cost one comparison
+// each and no copying.
+func (p *parser) sortMembers(open int, ms []member) error {
+	sorted := true
+	for i := 1; i < len(ms); i++ {
+		switch c := bytes.Compare(ms[i-1].key, ms[i].key); {
+		case c == 0:
+			return p.dupError(ms[i-1], ms[i])
+		case c > 0:
+			sorted = false
+		}
+	}
+	if sorted {
+		return nil
+	}
+	slices.SortFunc(ms, func(a, b member) int { return bytes.Compare(a.key, b.key) })
+	for i := 1; i < len(ms); i++ {
+		if bytes.Equal(ms[i-1].key, ms[i].key) {
+			return p.dupError(ms[i-1], ms[i])
+		}
+	}
+	body := open + 1
+	p.scratch = append(p.scratch[:0], p.out[body:]...)
+	p.out = p.out[:body]
+	for i, m := range ms {
+		if i > 0 {
+			p.out = append(p.out, ',')
+		}
+		p.out = append(p.out, p.scratch[m.start-body:m.end-body]...)
+	}
+	return nil
+}
+
+func (p *parser) dupError(a, b member) error {
+	return p.fail(ErrDuplicateKey, max(a.inOffset, b.inOffset), "key "+quoteString(b.key))
+}
+
+// str parses the string starting at in[pos] (a '"'), appends its canonical
+// encoding to out and returns its decoded bytes. The decoded bytes alias the
+// input or the key arena and are valid until the enclosing object finishes.
+func (p *parser) str() ([]byte, error) {
+	start := p.pos
+	p.pos++ // opening quote
+	outStart := len(p.out)
+	p.out = append(p.out, '"')
+	escaped := false // input had an escape sequence
+	in := p.in
+	i := p.pos
+	run := i // start of the pending run of bytes to copy unchanged
+	for {
+		if i >= len(in) {
+			return nil, p.fail(ErrSyntax, start, "unterminated string")
+		}
+		c := in[i]
+		if c >= 0x20 && c < 0x80 && c != '"' && c != '\\' {
+			i++
+			continue
+		}
+		switch {
+		case c == '"':
+			p.out = append(p.out, in[run:i]...)
+			p.out = append(p.out, '"')
+			p.pos = i + 1
+			if !escaped {
+				return in[start+1 : i], nil
+			}
+			return p.decodedKey(p.out[outStart+1 : len(p.out)-1]), nil
+		case c == '\\':
+			p.out = append(p.out, in[run:i]...)
+			n, err := p.escape(i)
+			if err != nil {
+				return nil, err
+			}
+			escaped = true
+			i += n
+			run = i
+		case c < 0x20:
+			return nil, p.fail(ErrSyntax, i, "unescaped control character in string")
+		default:
+			r, size := utf8.DecodeRune(in[i:])
+			if r == utf8.RuneError && size == 1 {
+				return nil, p.fail(ErrInvalidUTF8, i, "")
+			}
+			i += size
+		}
+	}
+}
+
+// decodedKey returns the decoded form of a canonical string body. Only '"',
+// '\\' and control characters are escaped in canonical strings, so the body is
+// returned as is unless it contains a backslash.
+func (p *parser) decodedKey(body []byte) []byte {
+	if bytes.IndexByte(body, '\\') < 0 {
+		return body
+	}
+	mark := len(p.keys)
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if c != '\\' {
+			p.keys = append(p.keys, c)
+			continue
+		}
+		i++
+		switch body[i] {
+		case 'b':
+			p.keys = append(p.keys, '\b')
+		case 't':
+			p.keys = append(p.keys, '\t')
+		case 'n':
+			p.keys = append(p.keys, '\n')
+		case 'f':
+			p.keys = append(p.keys, '\f')
+		case 'r':
+			p.keys = append(p.keys, '\r')
+		case 'u': // \u00XX, a control character
+			p.keys = append(p.keys, hexVal(body[i+3])<<4|hexVal(body[i+4]))
+			i += 4
+		default: // '"' or '\\'
+			p.keys = append(p.keys, body[i])
+		}
+	}
+	return p.keys[mark:len(p.keys):len(p.keys)]
+}
+
+const hexDigits = "0123456789abcdef"
+
+// escape decodes the escape sequence at in[i] (a backslash), appends its
+// canonical encoding to out and returns the number of input bytes consumed.
+func (p *parser) escape(i int) (int, error) {
+	in := p.in
+	if i+1 >= len(in) {
+		return 0, p.fail(ErrSyntax, i, "unterminated escape")
+	}
+	switch c := in[i+1]; c {
+	case '"', '\\':
+		p.out = append(p.out, '\\', c)
+	case '/':
+		p.out = append(p.out, '/')
+	case 'b', 'f', 'n', 'r', 't':
+		p.out = append(p.out, '\\', c)
+	case 'u':
+		r, ok := hex4(in, i+2)
+		if !ok {
+			return 0, p.fail(ErrSyntax, i, "invalid \\u escape")
+		}
+		n := 6
+		if utf16.IsSurrogate(r) {
+			if r >= 0xdc00 {
+				return 0, p.fail(ErrLoneSurrogate, i, "low surrogate without high surrogate")
+			}
+			var r2 rune
+			if i+7 < len(in) && in[i+6] == '\\' && in[i+7] == 'u' {
+				r2, ok = hex4(in, i+8)
+				if !ok {
+					return 0, p.fail(ErrSyntax, i+6, "invalid \\u escape")
+				}
+			}
+			if r2 < 0xdc00 || r2 > 0xdfff {
+				return 0, p.fail(ErrLoneSurrogate, i, "high surrogate without low surrogate")
+			}
+			r = utf16.DecodeRune(r, r2)
+			n = 12
+		}
+		p.appendRune(r)
+		return n, nil
+	default:
+		return 0, p.fail(ErrSyntax, i, "invalid escape character "+quoteByte(c))
+	}
+	return 2, nil
+}
+
+// appendRune appends the canonical encoding of r inside a string.
+func (p *parser) appendRune(r rune) {
+	switch {
+	case r == '"' || r == '\\':
+		p.out = append(p.out, '\\', byte(r))
+	case r >= 0x20:
+		p.out = utf8.AppendRune(p.out, r)
+	case r == '\b':
+		p.out = append(p.out, '\\', 'b')
+	case r == '\t':
+		p.out = append(p.out, '\\', 't')
+	case r == '\n':
+		p.out = append(p.out, '\\', 'n')
+	case r == '\f':
+		p.out = append(p.out, '\\', 'f')
+	case r == '\r':
+		p.out = append(p.out, '\\', 'r')
+	default:
+		p.out = append(p.out, '\\', 'u', '0', '0', hexDigits[r>>4], hexDigits[r&0xf])
+	}
+}
+
+// hex4 decodes four hexadecimal digits at in[i:i+4].
+func hex4(in []byte, i int) (rune, bool) {
+	if i+4 > len(in) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range in[i : i+4] {
+		v := hexVal(c)
+		if v == 0xff {
+			return 0, false
+		}
+		r = r<<4 | rune(v)
+	}
+	return r, true
+}
+
+// hexVal returns the value of hexadecimal digit c, or 0xff if c is not one.
+func hexVal(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10
+	}
+	return 0xff
+}
+
+func quoteByte(c byte) string {
+	return strconv.QuoteRune(rune(c))
+}
+
+// quoteString renders b for an error message, truncated to keep messages short.
+func quoteString(b []byte) string {
+	const limit = 64
+	if len(b) > limit {
+		b = b[:limit]
+	}
+	return strconv.Quote(string(b))
+}
