@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs Myelin's whole test suite: formatting, vet, and every package's tests.
 # .ci/run calls this script; run it yourself from the repository root.
+# It starts a throwaway PostgreSQL (scripts/postgres.sh, installing it from
+# Debian's packages if needed) unless MYELIN_TEST_POSTGRES is already set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +16,13 @@ fi
 
 echo "== go vet"
 go vet ./...
+
+echo "== PostgreSQL"
+if [ -z "${MYELIN_TEST_POSTGRES:-}" ]; then
+	MYELIN_TEST_POSTGRES=$(bash scripts/postgres.sh)
+	export MYELIN_TEST_POSTGRES
+fi
+echo "storage tests run on SQLite and on $MYELIN_TEST_POSTGRES"
 
 echo "== go test"
 go test -count=1 "$@" ./...
