@@ -37,6 +37,14 @@ type Event struct {
 	authEvents []string
 
 	rejected bool
+
+	canon   []byte   // raw in canonical form (the same slice when raw is canonical)
+	members []member // canon's top-level members, in canonical order
+	refHash []byte   // the reference hash (SHA-256)
+
+	membership    string // content.membership of an m.room.member event
+	hasMembership bool   // whether membership is present and a string
+	redacted      bool   // produced by Event.Redact
 }
 
 // Version returns the room version the event was parsed for.
