@@ -178,3 +178,19 @@ func TestUnmarshal(t *testing.T) {
 		t.Fatal("Unmarshal type mismatch: no error")
 	}
 }
+
+func TestAppendString(t *testing.T) {
+	for _, s := range []string{"", "abc", "a\"b\\c", "\x00\x1f\n\t", "日本語😀", "\u007f"} {
+		got, err := AppendString([]byte("x"), s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := Canonical(got[1:])
+		if err != nil || string(want) != string(got[1:]) {
+			t.Errorf("AppendString(%q) = %s, not canonical (%s, %v)", s, got[1:], want, err)
+		}
+	}
+	if _, err := AppendString(nil, "a\xffb"); !errors.Is(err, ErrInvalidUTF8) {
+		t.Errorf("AppendString(invalid) error = %v", err)
+	}
+}
