@@ -1,0 +1,14 @@
+package httpapi
+
+// routes is the route table: every endpoint the client API serves, grouped
+// by domain. Each group lives beside its handlers.
+func (a *API) routes() []route {
+	var all []route
+	for _, group := range [][]route{
+		a.discoveryRoutes(),
+		a.sessionRoutes(),
+	} {
+		all = append(all, group...)
+	}
+	return all
+}

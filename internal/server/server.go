@@ -1,0 +1,143 @@
+// Package server is the composition root: it opens the store, builds the
+// services in dependency order, mounts the HTTP API and runs the listeners
+// until its context ends, then shuts down gracefully.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"myelin/internal/config"
+	"myelin/internal/httpapi"
+	"myelin/internal/signing"
+	"myelin/internal/spec"
+	"myelin/internal/sqlstore"
+	"myelin/internal/users"
+)
+
+// Version is the software version reported to clients and in logs.
+const Version = "0.1.0-dev"
+
+// Server is a running homeserver's parts.
+type Server struct {
+	cfg   config.Config
+	log   *slog.Logger
+	db    *sqlstore.DB
+	key   signing.Key
+	Users *users.Service
+	api   *httpapi.API
+}
+
+// New opens the store (creating the data directory and signing key on first
+// start) and builds every service. Close releases what New opened.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating data directory: %w", err)
+	}
+	key, err := loadOrCreateKey(cfg.SigningKeyPath())
+	if err != nil {
+		return nil, err
+	}
+	db, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, db: db, key: key}
+	s.Users = users.New(users.Options{ServerName: spec.ServerName(cfg.ServerName), PasswordHashCost: cfg.PasswordHashCost}, db)
+	s.api = httpapi.New(httpapi.Options{
+		ServerName:      spec.ServerName(cfg.ServerName),
+		MaxRequestBytes: cfg.MaxRequestBytes,
+		RateLimit:       cfg.RateLimited(),
+		Logger:          log,
+		Version:         Version,
+	}, httpapi.Services{Users: s.Users})
+	return s, nil
+}
+
+// OpenStore opens the configured store: PostgreSQL when database_url is set,
+// else SQLite in the data directory.
+func OpenStore(ctx context.Context, cfg config.Config) (*sqlstore.DB, error) {
+	db, err := sqlstore.Open(ctx, sqlstore.Options{URL: cfg.DatabaseURL, SQLitePath: cfg.SQLitePath()})
+	if err != nil {
+		return nil, fmt.Errorf("opening store: %w", err)
+	}
+	return db, nil
+}
+
+// Handler returns the client API handler.
+func (s *Server) Handler() http.Handler { return s.api }
+
+// Close releases the store.
+func (s *Server) Close() error { return s.db.Close() }
+
+// Run serves the client API on ln until ctx ends, then stops accepting,
+// lets in-flight requests finish within the shutdown grace, and returns.
+func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.api,
+		ReadHeaderTimeout: 30 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// loadOrCreateKey reads the signing key file ("ed25519 <version>
+// <unpadded base64 seed>", Synapse's format), creating it on first start.
+func loadOrCreateKey(path string) (signing.Key, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		var v [4]byte
+		rand.Read(v[:])
+		version := "a_" + hex.EncodeToString(v[:])
+		key, err := signing.GenerateKey(rand.Reader, version)
+		if err != nil {
+			return key, fmt.Errorf("generating signing key: %w", err)
+		}
+		line := fmt.Sprintf("ed25519 %s %s\n", version, signing.EncodeBase64(key.Private.Seed()))
+		if err := os.WriteFile(path, []byte(line), 0o600); err != nil {
+			return key, fmt.Errorf("writing signing key: %w", err)
+		}
+		return key, nil
+	}
+	if err != nil {
+		return signing.Key{}, fmt.Errorf("reading signing key: %w", err)
+	}
+	fields := strings.Fields(string(data))
+	if len(fields) != 3 || fields[0] != "ed25519" {
+		return signing.Key{}, fmt.Errorf("signing key %s: want \"ed25519 <version> <seed>\"", path)
+	}
+	seed, err := signing.DecodeBase64(fields[2])
+	if err != nil {
+		return signing.Key{}, fmt.Errorf("signing key %s: %w", path, err)
+	}
+	key, err := signing.KeyFromSeed(fields[1], seed)
+	if err != nil {
+		return key, fmt.Errorf("signing key %s: %w", path, err)
+	}
+	return key, nil
+}

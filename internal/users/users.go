@@ -1,0 +1,247 @@
+// Package users manages local accounts: creation with a password hashed by
+// bcrypt, login, access and refresh tokens bound to devices, logout, and
+// token authentication for every other request.
+//
+// Tokens are random 256-bit values; the store keeps only their SHA-256.
+package users
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"myelin/internal/spec"
+	"myelin/internal/store"
+)
+
+// Options configures the service.
+type Options struct {
+	ServerName spec.ServerName
+	// PasswordHashCost is the bcrypt cost.
+	PasswordHashCost int
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// Service is the accounts service.
+type Service struct {
+	opts  Options
+	store store.Accounts
+}
+
+// New returns the service over st.
+func New(opts Options, st store.Accounts) *Service {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Service{opts: opts, store: st}
+}
+
+// MaxPasswordBytes bounds passwords: bcrypt reads at most 72 bytes, and a
+// longer input would silently be truncated.
+const MaxPasswordBytes = 72
+
+func (s *Service) now() int64 { return s.opts.Now().UnixMilli() }
+
+// UserID returns the full user ID of a local localpart.
+func (s *Service) UserID(localpart string) (spec.UserID, error) {
+	return spec.NewUserID(localpart, s.opts.ServerName)
+}
+
+// CreateAccount validates the localpart and password and stores a new
+// account. Errors: M_INVALID_USERNAME, M_USER_IN_USE, M_WEAK_PASSWORD (as
+// *spec.Error), or storage failures.
+func (s *Service) CreateAccount(ctx context.Context, localpart, password string, admin bool) (spec.UserID, error) {
+	localpart = strings.ToLower(localpart)
+	uid, err := s.UserID(localpart)
+	if err != nil {
+		return uid, spec.NewError(400, spec.ErrInvalidUsername, "invalid username %q", localpart)
+	}
+	hash := ""
+	if password != "" {
+		if hash, err = s.hashPassword(password); err != nil {
+			return uid, err
+		}
+	}
+	err = s.store.CreateAccount(ctx, store.Account{Localpart: localpart, PasswordHash: hash, Admin: admin, CreatedTS: s.now()})
+	if errors.Is(err, store.ErrConflict) {
+		return uid, spec.NewError(400, spec.ErrUserInUse, "user ID already taken")
+	}
+	if err != nil {
+		return uid, fmt.Errorf("creating account: %w", err)
+	}
+	return uid, nil
+}
+
+func (s *Service) hashPassword(password string) (string, error) {
+	if len(password) > MaxPasswordBytes {
+		return "", spec.NewError(400, spec.ErrWeakPassword, "password longer than %d bytes", MaxPasswordBytes)
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), s.opts.PasswordHashCost)
+	if err != nil {
+		return "", fmt.Errorf("hashing password: %w", err)
+	}
+	return string(h), nil
+}
+
+// CheckPassword verifies a local user's password. A wrong password, an
+// unknown or deactivated user all give the same 403 M_FORBIDDEN.
+func (s *Service) CheckPassword(ctx context.Context, localpart, password string) (store.Account, error) {
+	acct, err := s.store.Account(ctx, strings.ToLower(localpart))
+	forbidden := spec.Forbidden("invalid username or password")
+	if errors.Is(err, store.ErrNotFound) {
+		return acct, forbidden
+	}
+	if err != nil {
+		return acct, fmt.Errorf("reading account: %w", err)
+	}
+	if acct.Deactivated {
+		return acct, spec.NewError(403, spec.ErrUserDeactivated, "this account has been deactivated")
+	}
+	if acct.PasswordHash == "" || len(password) > MaxPasswordBytes ||
+		bcrypt.CompareHashAndPassword([]byte(acct.PasswordHash), []byte(password)) != nil {
+		return acct, forbidden
+	}
+	return acct, nil
+}
+
+// Tokens is what a login or refresh hands to the client.
+type Tokens struct {
+	AccessToken  string
+	RefreshToken string // "" unless requested
+	ExpiresInMS  int64  // 0 = never expires
+	DeviceID     string
+}
+
+// AccessTokenLifetime is how long a refreshable access token lives.
+const AccessTokenLifetime = 5 * time.Minute
+
+// NewSession creates (or reuses) the device and a new session on it. With
+// refreshable, the access token expires and comes with a refresh token.
+func (s *Service) NewSession(ctx context.Context, localpart, deviceID, displayName, ip string, refreshable bool) (Tokens, error) {
+	if deviceID == "" {
+		deviceID = randomDeviceID()
+	}
+	if err := s.store.UpsertDevice(ctx, store.Device{Localpart: localpart, DeviceID: deviceID, DisplayName: displayName, LastSeenIP: ip, LastSeenTS: s.now()}); err != nil {
+		return Tokens{}, fmt.Errorf("storing device: %w", err)
+	}
+	t, sess := s.newTokens(localpart, deviceID, refreshable)
+	if err := s.store.CreateSession(ctx, sess); err != nil {
+		return Tokens{}, fmt.Errorf("storing session: %w", err)
+	}
+	return t, nil
+}
+
+func (s *Service) newTokens(localpart, deviceID string, refreshable bool) (Tokens, store.Session) {
+	t := Tokens{AccessToken: "mya_" + randomToken(), DeviceID: deviceID}
+	sess := store.Session{TokenHash: HashToken(t.AccessToken), Localpart: localpart, DeviceID: deviceID}
+	if refreshable {
+		t.RefreshToken = "myr_" + randomToken()
+		t.ExpiresInMS = AccessTokenLifetime.Milliseconds()
+		sess.RefreshTokenHash = HashToken(t.RefreshToken)
+		sess.ExpiresTS = s.now() + t.ExpiresInMS
+	}
+	return t, sess
+}
+
+// Refresh trades a refresh token for new tokens; the old session ends.
+// An unknown or already used refresh token is 401 M_UNKNOWN_TOKEN.
+func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, error) {
+	old, err := s.store.SessionByRefreshToken(ctx, HashToken(refreshToken))
+	if errors.Is(err, store.ErrNotFound) {
+		return Tokens{}, spec.UnknownToken()
+	}
+	if err != nil {
+		return Tokens{}, fmt.Errorf("reading session: %w", err)
+	}
+	t, sess := s.newTokens(old.Localpart, old.DeviceID, true)
+	err = s.store.ReplaceSession(ctx, old.TokenHash, sess)
+	if errors.Is(err, store.ErrNotFound) {
+		return Tokens{}, spec.UnknownToken()
+	}
+	if err != nil {
+		return Tokens{}, fmt.Errorf("replacing session: %w", err)
+	}
+	return t, nil
+}
+
+// Caller is an authenticated user and device.
+type Caller struct {
+	UserID    spec.UserID
+	DeviceID  string
+	Admin     bool
+	TokenHash []byte
+}
+
+// Authenticate resolves an access token. Unknown, expired, or belonging to a
+// deactivated account: 401 M_UNKNOWN_TOKEN.
+func (s *Service) Authenticate(ctx context.Context, token string) (Caller, error) {
+	h := HashToken(token)
+	sess, err := s.store.SessionByToken(ctx, h)
+	if errors.Is(err, store.ErrNotFound) {
+		return Caller{}, spec.UnknownToken()
+	}
+	if err != nil {
+		return Caller{}, fmt.Errorf("reading session: %w", err)
+	}
+	if sess.ExpiresTS != 0 && sess.ExpiresTS <= s.now() {
+		return Caller{}, spec.NewError(401, spec.ErrUnknownToken, "access token expired").With("soft_logout", true)
+	}
+	acct, err := s.store.Account(ctx, sess.Localpart)
+	if err != nil || acct.Deactivated {
+		return Caller{}, spec.UnknownToken()
+	}
+	uid, err := s.UserID(sess.Localpart)
+	if err != nil {
+		return Caller{}, fmt.Errorf("stored localpart %q: %w", sess.Localpart, err)
+	}
+	return Caller{UserID: uid, DeviceID: sess.DeviceID, Admin: acct.Admin, TokenHash: h}, nil
+}
+
+// Logout ends one session; the device stays.
+func (s *Service) Logout(ctx context.Context, tokenHash []byte) error {
+	return s.store.DeleteSessions(ctx, [][]byte{tokenHash})
+}
+
+// LogoutAll ends every session of the account and deletes its devices.
+func (s *Service) LogoutAll(ctx context.Context, localpart string) error {
+	devs, err := s.store.Devices(ctx, localpart)
+	if err != nil {
+		return fmt.Errorf("listing devices: %w", err)
+	}
+	ids := make([]string, len(devs))
+	for i, d := range devs {
+		ids[i] = d.DeviceID
+	}
+	return s.store.DeleteDevices(ctx, localpart, ids)
+}
+
+// HashToken returns the SHA-256 of a token, the form the store keeps.
+func HashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+func randomToken() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+const deviceIDAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+func randomDeviceID() string {
+	var b [10]byte
+	rand.Read(b[:])
+	for i := range b {
+		b[i] = deviceIDAlphabet[int(b[i])%len(deviceIDAlphabet)]
+	}
+	return string(b[:])
+}
