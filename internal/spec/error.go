@@ -54,7 +54,9 @@ func NewError(status int, code ErrCode, format string, args ...any) *Error {
 // Constructors for the common cases, with the status the spec gives each code.
 
 // Forbidden is 403 M_FORBIDDEN.
-func Forbidden(format string, args ...any) *Error { return NewError(403, ErrForbidden, format, args...) }
+func Forbidden(format string, args ...any) *Error {
+	return NewError(403, ErrForbidden, format, args...)
+}
 
 // NotFound is 404 M_NOT_FOUND.
 func NotFound(format string, args ...any) *Error { return NewError(404, ErrNotFound, format, args...) }
