@@ -1,7 +1,6 @@
 package pdu
 
 import (
-	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -73,7 +72,7 @@ func (b *Builder) Build(v *spec.RoomVersion, origin spec.ServerName, key signing
 	if err != nil {
 		return nil, err
 	}
-	if ms, err = hashMembers(ms); err != nil {
+	if ms, err = hashMembers(v, ms); err != nil {
 		return nil, err
 	}
 	if ms, err = signMembers(v, ms, origin, key); err != nil {
@@ -264,29 +263,26 @@ func encodeEventID(v *spec.RoomVersion, refHash []byte) string {
 	return "$" + signing.EncodeBase64URL(refHash)
 }
 
-// AddContentHash returns the event raw with hashes.sha256 set to its
-// content hash, as canonical JSON under the rules of room version v. Other
-// hashes entries are kept. It fails, wrapping ErrInvalidEvent, if raw is not
-// a JSON object acceptable for v or its hashes is not an object.
+// AddContentHash returns the event raw with hashes set to {"sha256": its
+// content hash}, as canonical JSON under the rules of room version v (like
+// the specification's example code, any other hashes are replaced). It
+// fails, wrapping ErrInvalidEvent, if raw is not a JSON object acceptable
+// for v.
 func AddContentHash(v *spec.RoomVersion, raw []byte) ([]byte, error) {
-	ms, err := canonicalMembers(v, raw)
+	out, err := signing.AddContentHash(raw, v.StrictCanonicalJSON)
 	if err != nil {
-		return nil, err
+		return nil, formatErrWrap("json", "not an acceptable JSON object for room version "+v.ID, err)
 	}
-	if ms, err = hashMembers(ms); err != nil {
-		return nil, err
-	}
-	return encodeObject(ms), nil
+	return out, nil
 }
 
-// hashMembers sets hashes.sha256 of a canonical event to its content hash.
-func hashMembers(ms []member) ([]member, error) {
-	sum := contentHash(ms)
-	hashes, err := setInObject(lookup(ms, "hashes"), "sha256", []byte(`"`+signing.EncodeBase64(sum[:])+`"`))
+// hashMembers sets the hashes of a canonical event to its content hash.
+func hashMembers(v *spec.RoomVersion, ms []member) ([]member, error) {
+	out, err := AddContentHash(v, encodeObject(ms))
 	if err != nil {
-		return nil, formatErrWrap("hashes", "not an object", err)
+		return nil, err
 	}
-	return setMember(ms, newMember("hashes", hashes)), nil
+	return splitObject(out)
 }
 
 // Sign returns the event raw with a signature by serverName with key added
@@ -308,48 +304,25 @@ func Sign(v *spec.RoomVersion, raw []byte, serverName spec.ServerName, key signi
 	return encodeObject(ms), nil
 }
 
-// signMembers adds a signature by serverName with key to a canonical event.
+// signMembers adds a signature by serverName with key to a canonical event:
+// it signs the redacted event and copies the resulting signatures back.
 func signMembers(v *spec.RoomVersion, ms []member, serverName spec.ServerName, key signing.Key) ([]member, error) {
-	if len(key.Private) != ed25519.PrivateKeySize {
-		return nil, fmt.Errorf("%w: signing key %q is not an ed25519 private key", ErrBuild, key.ID)
-	}
 	red, err := redactMembers(v.Redaction, ms)
 	if err != nil {
 		return nil, err
 	}
-	sig := ed25519.Sign(key.Private, encodeObject(without(red, "signatures", "unsigned")))
-	sigJSON, err := mjson.Marshal(signing.EncodeBase64(sig))
+	signed, err := signing.SignJSON(encodeObject(red), string(serverName), key)
 	if err != nil {
-		return nil, fmt.Errorf("%w: signature: %w", ErrBuild, err)
+		if errors.Is(err, signing.ErrMalformed) {
+			return nil, formatErrWrap("signatures", "not an object of objects", err)
+		}
+		return nil, fmt.Errorf("%w: sign: %w", ErrBuild, err)
 	}
-	servers, err := splitObject(orEmptyObject(lookup(ms, "signatures")))
+	sms, err := splitObject(signed)
 	if err != nil {
-		return nil, formatErrWrap("signatures", "not an object", err)
+		return nil, fmt.Errorf("%w: sign: %w", ErrBuild, err)
 	}
-	serverSigs, err := setInObject(lookup(servers, string(serverName)), string(key.ID), sigJSON)
-	if err != nil {
-		return nil, formatErrWrap("signatures", "not an object of objects", err)
-	}
-	serverKey, err := mjson.Marshal(string(serverName))
-	if err != nil {
-		return nil, fmt.Errorf("%w: server name: %w", ErrBuild, err)
-	}
-	servers = setMember(servers, member{key: string(serverName), rawKey: serverKey, value: serverSigs})
-	return setMember(ms, newMember("signatures", encodeObject(servers))), nil
-}
-
-// setInObject returns the canonical object obj (nil meaning {}) with key
-// set to value.
-func setInObject(obj []byte, key string, value []byte) ([]byte, error) {
-	ms, err := splitObject(orEmptyObject(obj))
-	if err != nil {
-		return nil, err
-	}
-	rawKey, err := mjson.Marshal(key)
-	if err != nil {
-		return nil, err
-	}
-	return encodeObject(setMember(ms, member{key: key, rawKey: rawKey, value: value})), nil
+	return setMember(ms, newMember("signatures", lookup(sms, "signatures"))), nil
 }
 
 // setMember returns ms with m replacing the member of the same key, or
@@ -358,11 +331,4 @@ func setMember(ms []member, m member) []member {
 	out := append(without(ms, m.key), m)
 	sortMembers(out)
 	return out
-}
-
-func orEmptyObject(obj []byte) []byte {
-	if obj == nil {
-		return []byte("{}")
-	}
-	return obj
 }

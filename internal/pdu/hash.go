@@ -1,12 +1,10 @@
 package pdu
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 
+	"myelin/internal/signing"
 	"myelin/internal/spec"
 )
 
@@ -15,22 +13,15 @@ import (
 // processing ("Validating hashes and signatures on received events").
 var ErrContentHash = errors.New("content hash mismatch")
 
-// contentHash returns the SHA-256 content hash of a canonical event: the
-// hash of the event without unsigned, signatures and hashes
-// (server-server API, "Calculating the content hash for an event").
-func contentHash(ms []member) [sha256.Size]byte {
-	return sha256.Sum256(encodeObject(without(ms, "unsigned", "signatures", "hashes")))
-}
-
-// ContentHash returns the SHA-256 content hash of the event raw, read with
-// the JSON rules of room version v. It fails, wrapping ErrInvalidEvent, if
-// raw is not a JSON object acceptable for v.
+// ContentHash returns the SHA-256 content hash of the event raw ("Calculating
+// the content hash for an event"), read with the JSON rules of room version
+// v. It fails, wrapping ErrInvalidEvent, if raw is not a JSON object
+// acceptable for v.
 func ContentHash(v *spec.RoomVersion, raw []byte) ([]byte, error) {
-	ms, err := canonicalMembers(v, raw)
+	sum, err := signing.ContentHash(raw, v.StrictCanonicalJSON)
 	if err != nil {
-		return nil, err
+		return nil, formatErrWrap("json", "not an acceptable JSON object for room version "+v.ID, err)
 	}
-	sum := contentHash(ms)
 	return sum[:], nil
 }
 
@@ -44,11 +35,19 @@ func ReferenceHash(v *spec.RoomVersion, raw []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return referenceHash(v, ms)
+}
+
+// referenceHash returns the reference hash of a canonical event.
+func referenceHash(v *spec.RoomVersion, ms []member) ([]byte, error) {
 	red, err := redactMembers(v.Redaction, ms)
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(encodeObject(without(red, "signatures", "unsigned")))
+	sum, err := signing.ReferenceHash(encodeObject(red), v.StrictCanonicalJSON)
+	if err != nil {
+		return nil, formatErrWrap("json", "reference hash", err)
+	}
 	return sum[:], nil
 }
 
@@ -72,40 +71,12 @@ func (e *Event) ReferenceHash() []byte { return e.refHash }
 
 // CheckContentHash recomputes the content hash and compares it with
 // hashes.sha256. It returns nil if they match, and otherwise an error
-// wrapping ErrContentHash (also when the stored hash is not valid unpadded
-// base64).
+// wrapping ErrContentHash and the signing package's reason
+// (signing.ErrHashMismatch, or signing.ErrBadBase64 when the stored hash is
+// not base64).
 func (e *Event) CheckContentHash() error {
-	want, err := e.claimedContentHash()
-	if err != nil {
-		return fmt.Errorf("event %s: %w: %v", e.eventID, ErrContentHash, err)
-	}
-	got := contentHash(e.members)
-	if !bytes.Equal(got[:], want) {
-		return fmt.Errorf("event %s: %w", e.eventID, ErrContentHash)
+	if err := signing.CheckContentHash(e.canon, e.version.StrictCanonicalJSON); err != nil {
+		return fmt.Errorf("event %s: %w: %w", e.eventID, ErrContentHash, err)
 	}
 	return nil
-}
-
-// claimedContentHash decodes hashes.sha256, which Parse has checked is a
-// string.
-func (e *Event) claimedContentHash() ([]byte, error) {
-	hs, err := splitObject(lookup(e.members, "hashes"))
-	if err != nil {
-		return nil, err
-	}
-	s, _ := decodeString(lookup(hs, "sha256"))
-	return decodeBase64(s)
-}
-
-// decodeBase64 decodes unpadded standard base64, also accepting padding as
-// the appendix asks ("Unpadded Base64": implementations SHOULD accept input
-// with or without padding).
-// NOTSPEC: the URL-safe alphabet is accepted too, as gomatrixserverlib does.
-func decodeBase64(s string) ([]byte, error) {
-	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.StdEncoding, base64.RawURLEncoding, base64.URLEncoding} {
-		if b, err := enc.DecodeString(s); err == nil {
-			return b, nil
-		}
-	}
-	return nil, fmt.Errorf("%q is not base64", s)
 }

@@ -406,12 +406,11 @@ func (e *Event) decodeTypeSpecific() error {
 // computeIDs computes the reference hash, the event ID from v3 on, and
 // the room ID of a v12 create event.
 func (e *Event) computeIDs() error {
-	red, err := redactMembers(e.version.Redaction, e.members)
+	ref, err := referenceHash(e.version, e.members)
 	if err != nil {
 		return err
 	}
-	sum := sha256.Sum256(encodeObject(without(red, "signatures", "unsigned")))
-	e.refHash = sum[:]
+	e.refHash = ref
 	if e.version.EventIDFormat != spec.EventIDOpaque {
 		e.eventID = encodeEventID(e.version, e.refHash)
 	}
