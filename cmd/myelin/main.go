@@ -5,6 +5,7 @@
 //	myelin healthcheck                             exit 0 when the client API answers
 //	myelin generate-config                         print a config file with every key
 //	myelin version                                 print the version
+//	myelin complement                              the Complement test image's entrypoint
 //
 // Every command reads the same configuration: --config FILE (optional), then
 // MYELIN_* environment variables.
@@ -26,6 +27,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"myelin/internal/complement"
 	"myelin/internal/config"
 	"myelin/internal/server"
 	"myelin/internal/spec"
@@ -48,6 +50,7 @@ commands:
   healthcheck      exit 0 once GET /_matrix/client/versions answers 200
   generate-config  print a configuration file with every key and its default
   version          print the version
+  complement       run as the Complement test image's entrypoint (SERVER_NAME, /complement/ca)
 
 Every command takes --config FILE; MYELIN_* environment variables override it.`
 
@@ -100,6 +103,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "version":
 		fmt.Fprintln(stdout, "myelin", server.Version)
 		return nil
+	case "complement":
+		if *configPath != "" {
+			return errors.New("complement takes no --config: it is configured by SERVER_NAME and MYELIN_* variables")
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		return complement.Run(ctx, complement.Options{Environ: os.Environ()}, slog.New(slog.NewTextHandler(os.Stderr, nil)), stdout)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
