@@ -206,3 +206,45 @@ func TestBuilderErrors(t *testing.T) {
 		t.Errorf("equal content.redacts: %v", err)
 	}
 }
+
+// TestCanonicalEscapedKeys pins our handling of object keys that JSON must
+// escape (the oracle emits them unescaped; see hasEscapedKey): they stay
+// escaped in the canonical form, so hashes, IDs and redaction are stable.
+func TestCanonicalEscapedKeys(t *testing.T) {
+	for _, v := range spec.RoomVersions() {
+		e := buildTest(t, v, Builder{Type: "m.room.message", Content: map[string]any{"q\"": 1, "b\\": 2, "c\u0007": 3, "n\n": 4}})
+		if !bytes.Contains(e.JSON(), []byte(`"b\\":2,"c\u0007":3,"n\n":4,"q\"":1`)) {
+			t.Errorf("v%s: content not canonical: %s", v.ID, e.JSON())
+		}
+		again, err := Parse(v, e.JSON())
+		if err != nil || again.EventID() != e.EventID() || again.CheckContentHash() != nil {
+			t.Errorf("v%s: reparse: %v", v.ID, err)
+		}
+		red, err := Redact(v, e.JSON())
+		if err != nil || !json.Valid(red) {
+			t.Errorf("v%s: redact: %s, %v", v.ID, red, err)
+		}
+	}
+}
+
+// TestStrayEventID pins the reading that a v3+ event carrying an event_id
+// key is hashed with it (the redaction algorithms keep event_id), where the
+// oracle deletes the key first.
+func TestStrayEventID(t *testing.T) {
+	for _, v := range spec.RoomVersions() {
+		if v.EventIDFormat == spec.EventIDOpaque {
+			continue
+		}
+		e := testMessage(t, v)
+		withID, err := Parse(v, mutate(t, e.JSON(), set("event_id", e.EventID())))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if withID.EventID() == e.EventID() {
+			t.Errorf("v%s: event_id key not covered by the reference hash", v.ID)
+		}
+		if ref := independentRefHash(t, v, withID.JSON()); !bytes.Equal(ref, withID.ReferenceHash()) {
+			t.Errorf("v%s: reference hash differs from the independent computation", v.ID)
+		}
+	}
+}
