@@ -12,10 +12,19 @@ import (
 // Store is everything the suite exercises.
 type Store interface {
 	store.Accounts
+	store.Profiles
+	store.AccountData
+	store.Presence
+	store.Filters
 }
 
 // Run runs the whole suite against stores made by open.
 func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("Accounts", func(t *testing.T) { testAccounts(t, open(t)) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, open(t)) })
+	t.Run("Profiles", func(t *testing.T) { testProfiles(t, open(t)) })
+	t.Run("ProfilePresencePosition", func(t *testing.T) { testProfilePresencePosition(t, open(t)) })
+	t.Run("AccountData", func(t *testing.T) { testAccountData(t, open(t)) })
+	t.Run("Presence", func(t *testing.T) { testPresence(t, open(t)) })
+	t.Run("Filters", func(t *testing.T) { testFilters(t, open(t)) })
 }
