@@ -5,11 +5,16 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"myelin/internal/store"
 )
 
-var _ store.Accounts = (*DB)(nil)
+var (
+	_ store.Accounts     = (*DB)(nil)
+	_ store.AccountAdmin = (*DB)(nil)
+)
 
 // CreateAccount implements store.Accounts.
 func (db *DB) CreateAccount(ctx context.Context, a store.Account) error {
@@ -118,16 +123,36 @@ func (db *DB) SetDeviceDisplayName(ctx context.Context, localpart, deviceID, nam
 // DeleteDevices implements store.Accounts.
 func (db *DB) DeleteDevices(ctx context.Context, localpart string, deviceIDs []string) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		for _, id := range deviceIDs {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE localpart = $1 AND device_id = $2`, localpart, id); err != nil {
+		for len(deviceIDs) > 0 {
+			chunk := deviceIDs[:min(len(deviceIDs), 500)]
+			deviceIDs = deviceIDs[len(chunk):]
+			args := make([]any, 0, len(chunk)+1)
+			args = append(args, localpart)
+			for _, id := range chunk {
+				args = append(args, id)
+			}
+			in := paramList(2, len(chunk))
+			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE localpart = $1 AND device_id IN (`+in+`)`, args...); err != nil {
 				return fmt.Errorf("sqlstore: deleting sessions: %w", err)
 			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM devices WHERE localpart = $1 AND device_id = $2`, localpart, id); err != nil {
-				return fmt.Errorf("sqlstore: deleting device: %w", err)
+			if _, err := tx.ExecContext(ctx, `DELETE FROM devices WHERE localpart = $1 AND device_id IN (`+in+`)`, args...); err != nil {
+				return fmt.Errorf("sqlstore: deleting devices: %w", err)
 			}
 		}
 		return nil
 	})
+}
+
+// paramList returns "$first, ..., $(first+n-1)".
+func paramList(first, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(first+i))
+	}
+	return b.String()
 }
 
 // CreateSession implements store.Accounts.
@@ -233,4 +258,79 @@ func oneRow(res sql.Result, err error, what string) error {
 		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
 	}
 	return nil
+}
+
+// LookupToken implements store.AccountAdmin.
+func (db *DB) LookupToken(ctx context.Context, tokenHash []byte) (store.TokenOwner, error) {
+	var o store.TokenOwner
+	err := db.read.QueryRowContext(ctx,
+		`SELECT s.token_hash, s.localpart, s.device_id, s.expires_ts, s.refresh_hash, a.admin, a.deactivated, d.last_seen_ip, d.last_seen_ts
+		 FROM sessions s
+		 JOIN accounts a ON a.localpart = s.localpart
+		 JOIN devices d ON d.localpart = s.localpart AND d.device_id = s.device_id
+		 WHERE s.token_hash = $1`, tokenHash,
+	).Scan(&o.TokenHash, &o.Localpart, &o.DeviceID, &o.ExpiresTS, &o.RefreshTokenHash, &o.Admin, &o.Deactivated, &o.LastSeenIP, &o.LastSeenTS)
+	if errors.Is(err, sql.ErrNoRows) {
+		return o, fmt.Errorf("session: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return o, fmt.Errorf("sqlstore: reading session: %w", err)
+	}
+	return o, nil
+}
+
+// TouchDevice implements store.AccountAdmin.
+func (db *DB) TouchDevice(ctx context.Context, localpart, deviceID, ip string, ts int64) error {
+	return db.execOne(ctx, "device "+deviceID,
+		`UPDATE devices SET last_seen_ip = $1, last_seen_ts = $2 WHERE localpart = $3 AND device_id = $4`, ip, ts, localpart, deviceID)
+}
+
+// ChangePassword implements store.AccountAdmin.
+func (db *DB) ChangePassword(ctx context.Context, localpart, hash string, logoutOthers bool, keepDeviceID string, keepTokenHash []byte) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE accounts SET password_hash = $1 WHERE localpart = $2 AND NOT deactivated`, hash, localpart)
+		if err := oneRow(res, err, "account "+localpart); err != nil || !logoutOthers {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE localpart = $1 AND token_hash <> $2`, localpart, keepTokenHash); err != nil {
+			return fmt.Errorf("sqlstore: deleting sessions: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM devices WHERE localpart = $1 AND device_id <> $2`, localpart, keepDeviceID); err != nil {
+			return fmt.Errorf("sqlstore: deleting devices: %w", err)
+		}
+		return nil
+	})
+}
+
+// CreateRegistration implements store.AccountAdmin.
+func (db *DB) CreateRegistration(ctx context.Context, r store.NewRegistration) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if r.UIASession != "" {
+			if _, err := consumeUIASession(ctx, tx, r.UIASession, true); err != nil {
+				return err
+			}
+		}
+		a := r.Account
+		_, err := tx.ExecContext(ctx,
+			`INSERT INTO accounts (localpart, password_hash, admin, deactivated, created_ts) VALUES ($1, $2, $3, $4, $5)`,
+			a.Localpart, a.PasswordHash, a.Admin, a.Deactivated, a.CreatedTS)
+		if isUniqueViolation(err) {
+			return fmt.Errorf("account %q: %w", a.Localpart, store.ErrConflict)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlstore: creating account: %w", err)
+		}
+		if r.Device != nil {
+			d := r.Device
+			if _, err := tx.ExecContext(ctx,
+				`INSERT INTO devices (localpart, device_id, display_name, last_seen_ip, last_seen_ts) VALUES ($1, $2, $3, $4, $5)`,
+				d.Localpart, d.DeviceID, d.DisplayName, d.LastSeenIP, d.LastSeenTS); err != nil {
+				return fmt.Errorf("sqlstore: storing device: %w", err)
+			}
+		}
+		if r.Session != nil {
+			return insertSession(ctx, tx, *r.Session)
+		}
+		return nil
+	})
 }

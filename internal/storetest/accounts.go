@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"myelin/internal/store"
@@ -134,5 +135,326 @@ func testSessions(t *testing.T, s Store) {
 	must(s.DeleteSessions(ctx, [][]byte{[]byte("ta2")}))
 	if _, err := s.SessionByToken(ctx, []byte("ta2")); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("deleted session found: %v", err)
+	}
+}
+
+func testAccountAdmin(t *testing.T, s Store) {
+	ctx := context.Background()
+	must := mustFunc(t)
+	must(s.CreateAccount(ctx, store.Account{Localpart: "carol", PasswordHash: "h1", Admin: true}))
+	must(s.UpsertDevice(ctx, store.Device{Localpart: "carol", DeviceID: "D1", LastSeenIP: "10.0.0.1", LastSeenTS: 10}))
+	must(s.UpsertDevice(ctx, store.Device{Localpart: "carol", DeviceID: "D2"}))
+	must(s.CreateSession(ctx, store.Session{TokenHash: []byte("t1"), Localpart: "carol", DeviceID: "D1", ExpiresTS: 77}))
+	must(s.CreateSession(ctx, store.Session{TokenHash: []byte("t2"), Localpart: "carol", DeviceID: "D1"}))
+	must(s.CreateSession(ctx, store.Session{TokenHash: []byte("t3"), Localpart: "carol", DeviceID: "D2"}))
+
+	o, err := s.LookupToken(ctx, []byte("t1"))
+	if err != nil || o.Localpart != "carol" || o.DeviceID != "D1" || !o.Admin || o.Deactivated || o.ExpiresTS != 77 ||
+		o.LastSeenIP != "10.0.0.1" || o.LastSeenTS != 10 || !bytes.Equal(o.TokenHash, []byte("t1")) {
+		t.Fatalf("LookupToken = %+v, %v", o, err)
+	}
+	if _, err := s.LookupToken(ctx, []byte("nope")); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("LookupToken(absent) = %v, want ErrNotFound", err)
+	}
+	must(s.TouchDevice(ctx, "carol", "D1", "10.0.0.2", 20))
+	if o, err := s.LookupToken(ctx, []byte("t2")); err != nil || o.LastSeenIP != "10.0.0.2" || o.LastSeenTS != 20 {
+		t.Fatalf("after TouchDevice: %+v, %v", o, err)
+	}
+	if err := s.TouchDevice(ctx, "carol", "NOPE", "x", 1); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("TouchDevice(absent) = %v, want ErrNotFound", err)
+	}
+
+	// Without logout, every session stays.
+	must(s.ChangePassword(ctx, "carol", "h2", false, "D1", []byte("t1")))
+	if a, _ := s.Account(ctx, "carol"); a.PasswordHash != "h2" {
+		t.Fatalf("password hash = %q, want h2", a.PasswordHash)
+	}
+	for _, tok := range []string{"t1", "t2", "t3"} {
+		if _, err := s.LookupToken(ctx, []byte(tok)); err != nil {
+			t.Fatalf("session %s lost without logout: %v", tok, err)
+		}
+	}
+	// With logout, only the kept session and device stay.
+	must(s.ChangePassword(ctx, "carol", "h3", true, "D1", []byte("t1")))
+	if _, err := s.LookupToken(ctx, []byte("t1")); err != nil {
+		t.Fatalf("kept session lost: %v", err)
+	}
+	for _, tok := range []string{"t2", "t3"} {
+		if _, err := s.LookupToken(ctx, []byte(tok)); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("session %s survived logout: %v", tok, err)
+		}
+	}
+	if devs, err := s.Devices(ctx, "carol"); err != nil || len(devs) != 1 || devs[0].DeviceID != "D1" {
+		t.Fatalf("devices after logout = %+v, %v", devs, err)
+	}
+	if err := s.ChangePassword(ctx, "nobody", "h", true, "", nil); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("ChangePassword(absent) = %v, want ErrNotFound", err)
+	}
+
+	// DeleteDevices takes many IDs at once, unknown ones included.
+	ids := []string{"D1"}
+	for i := range 1200 {
+		id := fmt.Sprintf("X%04d", i)
+		ids = append(ids, id)
+		if i%100 == 0 {
+			must(s.UpsertDevice(ctx, store.Device{Localpart: "carol", DeviceID: id}))
+		}
+	}
+	must(s.DeleteDevices(ctx, "carol", ids))
+	if devs, err := s.Devices(ctx, "carol"); err != nil || len(devs) != 0 {
+		t.Fatalf("devices after bulk delete = %d, %v", len(devs), err)
+	}
+	if _, err := s.LookupToken(ctx, []byte("t1")); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("session of a deleted device survived: %v", err)
+	}
+
+	must(s.DeactivateAccount(ctx, "carol"))
+	if err := s.ChangePassword(ctx, "carol", "h4", false, "", nil); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("ChangePassword(deactivated) = %v, want ErrNotFound", err)
+	}
+}
+
+func mustFunc(t *testing.T) func(error) {
+	return func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func int64p(v int64) *int64 { return &v }
+
+func tokenCounts(t *testing.T, s Store, token string) (pending, completed int64) {
+	t.Helper()
+	rt, err := s.RegistrationToken(context.Background(), token)
+	if err != nil {
+		t.Fatalf("RegistrationToken(%s): %v", token, err)
+	}
+	return rt.Pending, rt.Completed
+}
+
+func testRegistration(t *testing.T, s Store) {
+	ctx := context.Background()
+	must := mustFunc(t)
+	must(s.CreateRegistrationToken(ctx, store.RegistrationToken{Token: "tok", UsesAllowed: int64p(2)}))
+	must(s.CreateUIASession(ctx, store.UIASession{ID: "s1", Purpose: "register", ExpiresTS: 1000}, 0))
+	must(s.ReserveRegistrationToken(ctx, "s1", "m.login.registration_token", "tok", 0))
+
+	reg := store.NewRegistration{
+		Account:    store.Account{Localpart: "dave", PasswordHash: "h", CreatedTS: 5},
+		UIASession: "s1",
+		Device:     &store.Device{Localpart: "dave", DeviceID: "DD", DisplayName: "phone", LastSeenTS: 5},
+		Session:    &store.Session{TokenHash: []byte("td"), Localpart: "dave", DeviceID: "DD"},
+	}
+	must(s.CreateRegistration(ctx, reg))
+	if a, err := s.Account(ctx, "dave"); err != nil || a.PasswordHash != "h" || a.CreatedTS != 5 {
+		t.Fatalf("registered account = %+v, %v", a, err)
+	}
+	if o, err := s.LookupToken(ctx, []byte("td")); err != nil || o.DeviceID != "DD" {
+		t.Fatalf("registered session = %+v, %v", o, err)
+	}
+	if d, err := s.Device(ctx, "dave", "DD"); err != nil || d.DisplayName != "phone" {
+		t.Fatalf("registered device = %+v, %v", d, err)
+	}
+	if _, err := s.UIASession(ctx, "s1", 0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("UIA session survived registration: %v", err)
+	}
+	if p, c := tokenCounts(t, s, "tok"); p != 0 || c != 1 {
+		t.Fatalf("token after registration: pending %d completed %d, want 0 1", p, c)
+	}
+
+	// The same session cannot register twice: nothing is written.
+	reg.Account.Localpart, reg.Device, reg.Session = "erin", nil, nil
+	if err := s.CreateRegistration(ctx, reg); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("CreateRegistration(used session) = %v, want ErrNotFound", err)
+	}
+	if _, err := s.Account(ctx, "erin"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("account created with a used session: %v", err)
+	}
+
+	// A taken name rolls everything back: the session and its token use stay.
+	must(s.CreateUIASession(ctx, store.UIASession{ID: "s2", Purpose: "register", ExpiresTS: 1000}, 0))
+	must(s.ReserveRegistrationToken(ctx, "s2", "m.login.registration_token", "tok", 0))
+	reg = store.NewRegistration{
+		Account:    store.Account{Localpart: "dave"},
+		UIASession: "s2",
+		Device:     &store.Device{Localpart: "dave", DeviceID: "OTHER"},
+		Session:    &store.Session{TokenHash: []byte("td2"), Localpart: "dave", DeviceID: "OTHER"},
+	}
+	if err := s.CreateRegistration(ctx, reg); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("CreateRegistration(taken) = %v, want ErrConflict", err)
+	}
+	if sess, err := s.UIASession(ctx, "s2", 0); err != nil || sess.RegistrationToken != "tok" {
+		t.Fatalf("session after failed registration = %+v, %v", sess, err)
+	}
+	if p, c := tokenCounts(t, s, "tok"); p != 1 || c != 1 {
+		t.Fatalf("token after failed registration: pending %d completed %d, want 1 1", p, c)
+	}
+	if _, err := s.Device(ctx, "dave", "OTHER"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("device written by a failed registration: %v", err)
+	}
+	// Another name succeeds with the same session.
+	reg.Account.Localpart, reg.Device.Localpart, reg.Session.Localpart = "frank", "frank", "frank"
+	must(s.CreateRegistration(ctx, reg))
+	if p, c := tokenCounts(t, s, "tok"); p != 0 || c != 2 {
+		t.Fatalf("token after second registration: pending %d completed %d, want 0 2", p, c)
+	}
+
+	// Without UIA session or login.
+	must(s.CreateRegistration(ctx, store.NewRegistration{Account: store.Account{Localpart: "gina", Admin: true}}))
+	if a, err := s.Account(ctx, "gina"); err != nil || !a.Admin {
+		t.Fatalf("account gina = %+v, %v", a, err)
+	}
+	if devs, _ := s.Devices(ctx, "gina"); len(devs) != 0 {
+		t.Fatalf("devices of a registration without login: %+v", devs)
+	}
+}
+
+func testUIASessions(t *testing.T, s Store) {
+	ctx := context.Background()
+	must := mustFunc(t)
+	in := store.UIASession{ID: "a", Purpose: "delete_devices", Localpart: "hank", Binding: []byte{1, 2, 3}, CreatedTS: 10, ExpiresTS: 100}
+	must(s.CreateUIASession(ctx, in, 10))
+	if err := s.CreateUIASession(ctx, in, 10); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("CreateUIASession(twice) = %v, want ErrConflict", err)
+	}
+	got, err := s.UIASession(ctx, "a", 50)
+	if err != nil || got.Purpose != in.Purpose || got.Localpart != "hank" || !bytes.Equal(got.Binding, in.Binding) ||
+		got.CreatedTS != 10 || got.ExpiresTS != 100 || len(got.Completed) != 0 || got.RegistrationToken != "" {
+		t.Fatalf("UIASession = %+v, %v", got, err)
+	}
+	if _, err := s.UIASession(ctx, "a", 100); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("UIASession(expired) = %v, want ErrNotFound", err)
+	}
+	if _, err := s.UIASession(ctx, "zz", 0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("UIASession(absent) = %v, want ErrNotFound", err)
+	}
+	must(s.CompleteUIAStage(ctx, "a", "m.login.dummy", 50))
+	must(s.CompleteUIAStage(ctx, "a", "m.login.password", 50))
+	if got, _ := s.UIASession(ctx, "a", 50); len(got.Completed) != 2 || got.Completed[0] != "m.login.dummy" || got.Completed[1] != "m.login.password" {
+		t.Fatalf("completed = %q", got.Completed)
+	}
+	if err := s.CompleteUIAStage(ctx, "a", "m.login.dummy", 100); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("CompleteUIAStage(expired) = %v, want ErrNotFound", err)
+	}
+	if err := s.CompleteUIAStage(ctx, "zz", "m.login.dummy", 0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("CompleteUIAStage(absent) = %v, want ErrNotFound", err)
+	}
+	// A session without binding reads back nil.
+	must(s.CreateUIASession(ctx, store.UIASession{ID: "nb", Purpose: "register", ExpiresTS: 100}, 10))
+	if got, err := s.UIASession(ctx, "nb", 10); err != nil || got.Binding != nil {
+		t.Fatalf("UIASession(no binding) = %+v, %v", got, err)
+	}
+
+	// Token reservations.
+	must(s.CreateRegistrationToken(ctx, store.RegistrationToken{Token: "one", UsesAllowed: int64p(1)}))
+	must(s.CreateRegistrationToken(ctx, store.RegistrationToken{Token: "old", ExpiryTime: int64p(40)}))
+	must(s.CreateUIASession(ctx, store.UIASession{ID: "r1", Purpose: "register", ExpiresTS: 100}, 10))
+	must(s.CreateUIASession(ctx, store.UIASession{ID: "r2", Purpose: "register", ExpiresTS: 300}, 10))
+	must(s.ReserveRegistrationToken(ctx, "r1", "m.login.registration_token", "one", 20))
+	if got, _ := s.UIASession(ctx, "r1", 20); got.RegistrationToken != "one" || len(got.Completed) != 1 || got.Completed[0] != "m.login.registration_token" {
+		t.Fatalf("reserving session = %+v", got)
+	}
+	for _, tc := range []struct{ token, why string }{{"one", "used up"}, {"old", "expired"}, {"nope", "unknown"}} {
+		if err := s.ReserveRegistrationToken(ctx, "r2", "m.login.registration_token", tc.token, 50); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("ReserveRegistrationToken(%s token) = %v, want ErrConflict", tc.why, err)
+		}
+	}
+	if got, _ := s.UIASession(ctx, "r2", 50); got.RegistrationToken != "" || len(got.Completed) != 0 {
+		t.Fatalf("failed reservations changed the session: %+v", got)
+	}
+	// A session holds one token use at most; the failed attempt takes none.
+	must(s.CreateRegistrationToken(ctx, store.RegistrationToken{Token: "many"}))
+	if err := s.ReserveRegistrationToken(ctx, "r1", "m.login.registration_token", "many", 20); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("second reservation = %v, want ErrNotFound", err)
+	}
+	if p, _ := tokenCounts(t, s, "many"); p != 0 {
+		t.Fatalf("failed reservation left pending %d", p)
+	}
+	if err := s.ReserveRegistrationToken(ctx, "zz", "m.login.registration_token", "many", 20); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("reservation for an absent session = %v, want ErrNotFound", err)
+	}
+	if p, _ := tokenCounts(t, s, "many"); p != 0 {
+		t.Fatalf("reservation for an absent session left pending %d", p)
+	}
+	// Expiry gives the use back: creating a session at 150 deletes r1.
+	if p, _ := tokenCounts(t, s, "one"); p != 1 {
+		t.Fatalf("pending = %d, want 1", p)
+	}
+	must(s.CreateUIASession(ctx, store.UIASession{ID: "r3", Purpose: "register", ExpiresTS: 400}, 150))
+	if p, _ := tokenCounts(t, s, "one"); p != 0 {
+		t.Fatalf("pending after expiry = %d, want 0", p)
+	}
+	if _, err := s.UIASession(ctx, "a", 0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("expired session survived cleanup: %v", err)
+	}
+	// Deleting a session gives its use back too.
+	must(s.ReserveRegistrationToken(ctx, "r3", "m.login.registration_token", "one", 150))
+	if p, _ := tokenCounts(t, s, "one"); p != 1 {
+		t.Fatalf("pending = %d, want 1", p)
+	}
+	must(s.DeleteUIASession(ctx, "r3"))
+	if p, _ := tokenCounts(t, s, "one"); p != 0 {
+		t.Fatalf("pending after delete = %d, want 0", p)
+	}
+	if _, err := s.UIASession(ctx, "r3", 150); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleted session found: %v", err)
+	}
+	must(s.DeleteUIASession(ctx, "r3"))
+}
+
+func testRegistrationTokens(t *testing.T, s Store) {
+	ctx := context.Background()
+	must := mustFunc(t)
+	if _, err := s.RegistrationToken(ctx, "b"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("RegistrationToken(absent) = %v, want ErrNotFound", err)
+	}
+	if list, err := s.RegistrationTokens(ctx); err != nil || len(list) != 0 {
+		t.Fatalf("RegistrationTokens(empty) = %+v, %v", list, err)
+	}
+	must(s.CreateRegistrationToken(ctx, store.RegistrationToken{Token: "b", UsesAllowed: int64p(0), ExpiryTime: int64p(99)}))
+	must(s.CreateRegistrationToken(ctx, store.RegistrationToken{Token: "a"}))
+	if err := s.CreateRegistrationToken(ctx, store.RegistrationToken{Token: "a"}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("CreateRegistrationToken(twice) = %v, want ErrConflict", err)
+	}
+	list, err := s.RegistrationTokens(ctx)
+	if err != nil || len(list) != 2 || list[0].Token != "a" || list[1].Token != "b" {
+		t.Fatalf("RegistrationTokens = %+v, %v", list, err)
+	}
+	if list[0].UsesAllowed != nil || list[0].ExpiryTime != nil {
+		t.Fatalf("unlimited token read back as %+v", list[0])
+	}
+	if b := list[1]; b.UsesAllowed == nil || *b.UsesAllowed != 0 || b.ExpiryTime == nil || *b.ExpiryTime != 99 {
+		t.Fatalf("limited token read back as %+v", b)
+	}
+	if list[0].Usable(1e12) != true || list[1].Usable(0) != false {
+		t.Fatalf("Usable: unlimited %v, zero uses %v", list[0].Usable(1e12), list[1].Usable(0))
+	}
+}
+
+func testNonces(t *testing.T, s Store) {
+	ctx := context.Background()
+	must := mustFunc(t)
+	must(s.CreateNonce(ctx, "n1", 100, 0))
+	if err := s.CreateNonce(ctx, "n1", 100, 0); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("CreateNonce(twice) = %v, want ErrConflict", err)
+	}
+	must(s.ConsumeNonce(ctx, "n1", 50))
+	if err := s.ConsumeNonce(ctx, "n1", 50); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("ConsumeNonce(used) = %v, want ErrNotFound", err)
+	}
+	must(s.CreateNonce(ctx, "n2", 100, 0))
+	if err := s.ConsumeNonce(ctx, "n2", 100); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("ConsumeNonce(expired) = %v, want ErrNotFound", err)
+	}
+	// Creating a nonce deletes the expired ones.
+	must(s.CreateNonce(ctx, "n3", 100, 0))
+	must(s.CreateNonce(ctx, "n4", 300, 200))
+	if err := s.ConsumeNonce(ctx, "n3", 50); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("expired nonce survived cleanup: %v", err)
+	}
+	if err := s.ConsumeNonce(ctx, "zz", 0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("ConsumeNonce(absent) = %v, want ErrNotFound", err)
 	}
 }

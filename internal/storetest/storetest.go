@@ -12,6 +12,8 @@ import (
 // Store is everything the suite exercises.
 type Store interface {
 	store.Accounts
+	store.AccountAdmin
+	store.UIASessions
 	store.Profiles
 	store.AccountData
 	store.Presence
@@ -22,6 +24,11 @@ type Store interface {
 func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("Accounts", func(t *testing.T) { testAccounts(t, open(t)) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, open(t)) })
+	t.Run("AccountAdmin", func(t *testing.T) { testAccountAdmin(t, open(t)) })
+	t.Run("Registration", func(t *testing.T) { testRegistration(t, open(t)) })
+	t.Run("UIASessions", func(t *testing.T) { testUIASessions(t, open(t)) })
+	t.Run("RegistrationTokens", func(t *testing.T) { testRegistrationTokens(t, open(t)) })
+	t.Run("Nonces", func(t *testing.T) { testNonces(t, open(t)) })
 	t.Run("Profiles", func(t *testing.T) { testProfiles(t, open(t)) })
 	t.Run("ProfilePresencePosition", func(t *testing.T) { testProfilePresencePosition(t, open(t)) })
 	t.Run("AccountData", func(t *testing.T) { testAccountData(t, open(t)) })
