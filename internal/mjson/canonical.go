@@ -2,6 +2,7 @@ package mjson
 
 import (
 	"bytes"
+	"encoding/binary"
 	"slices"
 	"strconv"
 	"unicode/utf16"
@@ -28,7 +29,7 @@ const MaxSafeInteger = 1<<53 - 1
 //
 // It returns a *SyntaxError wrapping ErrSyntax, ErrTrailingData,
 // ErrDuplicateKey, ErrNumberOutOfRange, ErrFloat, ErrNegativeZero,
-// ErrInvalidUTF8, ErrLoneSurrogate or ErrTooDeep.
+// ErrInvalidUTF8, ErrLoneSurrogate, ErrTooDeep or ErrTooLarge.
 func Canonical(in []byte) ([]byte, error) {
 	return canonicalize(in, true, make([]byte, 0, len(in)))
 }
@@ -42,8 +43,8 @@ func Canonical(in []byte) ([]byte, error) {
 // exactly as written.
 //
 // It still rejects invalid JSON or UTF-8, lone surrogates, duplicate keys,
-// trailing data and nesting deeper than MaxDepth, with the same *SyntaxError
-// values as Canonical.
+// trailing data, nesting deeper than MaxDepth and input larger than
+// MaxInputSize, with the same *SyntaxError values as Canonical.
 func CanonicalLenient(in []byte) ([]byte, error) {
 	return canonicalize(in, false, make([]byte, 0, len(in)))
 }
@@ -63,7 +64,16 @@ func Valid(in []byte, strict bool) error {
 	return err
 }
 
+// MaxInputSize is the largest input accepted, 256 MiB. It keeps every offset
+// (including into the output, which lenient number expansion can make up to
+// about four times the input) within 32 bits; Matrix JSON is orders of
+// magnitude smaller.
+const MaxInputSize = 1 << 28
+
 func canonicalize(in []byte, strict bool, dst []byte) ([]byte, error) {
+	if len(in) > MaxInputSize {
+		return dst, &SyntaxError{Err: ErrTooLarge, Offset: MaxInputSize}
+	}
 	p := parser{in: in, out: dst, strict: strict}
 	p.skipSpace()
 	if err := p.value(); err != nil {
@@ -76,12 +86,30 @@ func canonicalize(in []byte, strict bool, dst []byte) ([]byte, error) {
 	return p.out, nil
 }
 
+// keySource says which buffer a decoded key lives in.
+type keySource uint8
+
+const (
+	keyInInput keySource = iota // the key had no escapes: raw input bytes
+	keyInOut                    // escapes decoded to plain text: canonical output
+	keyInArena                  // the canonical key has escapes: decoded into parser.keys
+)
+
+// keyRef locates a decoded object key. Keys are referred to by offset, not by
+// slice, so that the member stack holds no pointers: no write barriers while
+// parsing and nothing for the garbage collector to scan.
+type keyRef struct {
+	src    keySource
+	off, n uint32
+}
+
 // member is one object member already written to parser.out as `"key":value`
 // (without the separating comma) at out[start:end].
 type member struct {
-	key        []byte // decoded key, for ordering
-	start, end int
-	inOffset   int // offset of the key in the input, for errors
+	prefix     uint64 // first 8 bytes of the decoded key, big-endian, zero-padded
+	key        keyRef
+	start, end uint32
+	inOffset   uint32 // offset of the key in the input, for errors
 }
 
 type parser struct {
@@ -212,12 +240,13 @@ func (p *parser) object() error {
 		if len(p.members) > base {
 			p.out = append(p.out, ',')
 		}
-		m := member{start: len(p.out), inOffset: p.pos}
+		m := member{start: uint32(len(p.out)), inOffset: uint32(p.pos)}
 		key, err := p.str()
 		if err != nil {
 			return err
 		}
 		m.key = key
+		m.prefix = keyPrefix(p.keyBytes(key))
 		p.skipSpace()
 		if p.pos >= len(p.in) || p.in[p.pos] != ':' {
 			return p.fail(ErrSyntax, p.pos, "expected ':' after object key")
@@ -228,8 +257,8 @@ func (p *parser) object() error {
 		if err := p.value(); err != nil {
 			return err
 		}
-		m.end = len(p.out)
-		p.members = append(p.members, m)
+		m.end = uint32(len(p.out))
+		p.pushMember(m)
 		p.skipSpace()
 		if p.pos >= len(p.in) {
 			return p.fail(ErrSyntax, p.pos, "unterminated object")
@@ -254,6 +283,18 @@ func (p *parser) object() error {
 	return nil
 }
 
+// pushMember appends to the member stack, doubling its capacity when full
+// (append's gentler growth for large slices allocates several times more in
+// total for objects with thousands of members).
+func (p *parser) pushMember(m member) {
+	if len(p.members) == cap(p.members) {
+		grown := make([]member, len(p.members), max(32, 2*cap(p.members)))
+		copy(grown, p.members)
+		p.members = grown
+	}
+	p.members = append(p.members, m)
+}
+
 // sortMembers orders the members of the object opened at out[open] by key
 // code point (byte order of the UTF-8 keys) and rejects duplicates. Members
 // already in order, the common case for canonical input, cost one comparison
@@ -261,7 +302,7 @@ func (p *parser) object() error {
 func (p *parser) sortMembers(open int, ms []member) error {
 	sorted := true
 	for i := 1; i < len(ms); i++ {
-		switch c := bytes.Compare(ms[i-1].key, ms[i].key); {
+		switch c := p.compareKeys(ms[i-1], ms[i]); {
 		case c == 0:
 			return p.dupError(ms[i-1], ms[i])
 		case c > 0:
@@ -271,9 +312,9 @@ func (p *parser) sortMembers(open int, ms []member) error {
 	if sorted {
 		return nil
 	}
-	slices.SortFunc(ms, func(a, b member) int { return bytes.Compare(a.key, b.key) })
+	slices.SortFunc(ms, p.compareKeys)
 	for i := 1; i < len(ms); i++ {
-		if bytes.Equal(ms[i-1].key, ms[i].key) {
+		if p.compareKeys(ms[i-1], ms[i]) == 0 {
 			return p.dupError(ms[i-1], ms[i])
 		}
 	}
@@ -284,19 +325,57 @@ func (p *parser) sortMembers(open int, ms []member) error {
 		if i > 0 {
 			p.out = append(p.out, ',')
 		}
-		p.out = append(p.out, p.scratch[m.start-body:m.end-body]...)
+		p.out = append(p.out, p.scratch[int(m.start)-body:int(m.end)-body]...)
 	}
 	return nil
 }
 
+// compareKeys orders members by decoded key, comparing the 8-byte prefixes
+// first.
+func (p *parser) compareKeys(a, b member) int {
+	switch {
+	case a.prefix < b.prefix:
+		return -1
+	case a.prefix > b.prefix:
+		return 1
+	}
+	return bytes.Compare(p.keyBytes(a.key), p.keyBytes(b.key))
+}
+
+// keyPrefix packs the first 8 bytes of k big-endian, so that comparing
+// prefixes as integers agrees with comparing the bytes (ties are resolved by
+// a full comparison).
+func keyPrefix(k []byte) uint64 {
+	var v uint64
+	for i := 0; i < 8; i++ {
+		v <<= 8
+		if i < len(k) {
+			v |= uint64(k[i])
+		}
+	}
+	return v
+}
+
+// keyBytes returns the decoded bytes of a key.
+func (p *parser) keyBytes(k keyRef) []byte {
+	switch k.src {
+	case keyInInput:
+		return p.in[k.off : k.off+k.n]
+	case keyInOut:
+		return p.out[k.off : k.off+k.n]
+	default:
+		return p.keys[k.off : k.off+k.n]
+	}
+}
+
 func (p *parser) dupError(a, b member) error {
-	return p.fail(ErrDuplicateKey, max(a.inOffset, b.inOffset), "key "+quoteString(b.key))
+	return p.fail(ErrDuplicateKey, int(max(a.inOffset, b.inOffset)), "key "+quoteString(p.keyBytes(b.key)))
 }
 
 // str parses the string starting at in[pos] (a '"'), appends its canonical
-// encoding to out and returns its decoded bytes. The decoded bytes alias the
-// input or the key arena and are valid until the enclosing object finishes.
-func (p *parser) str() ([]byte, error) {
+// encoding to out and returns where its decoded bytes are. They stay valid
+// until the enclosing object finishes.
+func (p *parser) str() (keyRef, error) {
 	start := p.pos
 	p.pos++ // opening quote
 	outStart := len(p.out)
@@ -306,50 +385,70 @@ func (p *parser) str() ([]byte, error) {
 	i := p.pos
 	run := i // start of the pending run of bytes to copy unchanged
 	for {
+		i = skipPlain(in, i)
 		if i >= len(in) {
-			return nil, p.fail(ErrSyntax, start, "unterminated string")
+			return keyRef{}, p.fail(ErrSyntax, start, "unterminated string")
 		}
 		c := in[i]
-		if c >= 0x20 && c < 0x80 && c != '"' && c != '\\' {
-			i++
-			continue
-		}
 		switch {
+		case c >= 0x20 && c < 0x80 && c != '"' && c != '\\':
+			i++
 		case c == '"':
 			p.out = append(p.out, in[run:i]...)
 			p.out = append(p.out, '"')
 			p.pos = i + 1
 			if !escaped {
-				return in[start+1 : i], nil
+				return keyRef{src: keyInInput, off: uint32(start + 1), n: uint32(i - start - 1)}, nil
 			}
-			return p.decodedKey(p.out[outStart+1 : len(p.out)-1]), nil
+			return p.decodedKey(outStart+1, len(p.out)-1), nil
 		case c == '\\':
 			p.out = append(p.out, in[run:i]...)
 			n, err := p.escape(i)
 			if err != nil {
-				return nil, err
+				return keyRef{}, err
 			}
 			escaped = true
 			i += n
 			run = i
 		case c < 0x20:
-			return nil, p.fail(ErrSyntax, i, "unescaped control character in string")
+			return keyRef{}, p.fail(ErrSyntax, i, "unescaped control character in string")
 		default:
 			r, size := utf8.DecodeRune(in[i:])
 			if r == utf8.RuneError && size == 1 {
-				return nil, p.fail(ErrInvalidUTF8, i, "")
+				return keyRef{}, p.fail(ErrInvalidUTF8, i, "")
 			}
 			i += size
 		}
 	}
 }
 
-// decodedKey returns the decoded form of a canonical string body. Only '"',
-// '\\' and control characters are escaped in canonical strings, so the body is
-// returned as is unless it contains a backslash.
-func (p *parser) decodedKey(body []byte) []byte {
+// skipPlain returns the index of the first byte at or after i that is not
+// printable ASCII other than '"' and '\\', examining eight bytes at a time.
+// It may stop early at a plain byte; callers handle any byte.
+func skipPlain(in []byte, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(in); i += 8 {
+		w := binary.LittleEndian.Uint64(in[i:])
+		ctrl := (w - ones*0x20) & ^w & highs // a byte < 0x20 (or a borrow)
+		q := w ^ (ones * '"')
+		quote := (q - ones) & ^q & highs // a '"' byte (or a borrow)
+		b := w ^ (ones * '\\')
+		backslash := (b - ones) & ^b & highs // a '\\' byte (or a borrow)
+		if (ctrl | quote | backslash | w&highs) != 0 {
+			break
+		}
+	}
+	return i
+}
+
+// decodedKey locates the decoded form of the canonical string body
+// out[from:to]. Only '"', '\\' and control characters are escaped in
+// canonical strings, so the body itself is the decoded key unless it contains
+// a backslash; otherwise the key is decoded into the arena.
+func (p *parser) decodedKey(from, to int) keyRef {
+	body := p.out[from:to]
 	if bytes.IndexByte(body, '\\') < 0 {
-		return body
+		return keyRef{src: keyInOut, off: uint32(from), n: uint32(to - from)}
 	}
 	mark := len(p.keys)
 	for i := 0; i < len(body); i++ {
@@ -377,7 +476,7 @@ func (p *parser) decodedKey(body []byte) []byte {
 			p.keys = append(p.keys, body[i])
 		}
 	}
-	return p.keys[mark:len(p.keys):len(p.keys)]
+	return keyRef{src: keyInArena, off: uint32(mark), n: uint32(len(p.keys) - mark)}
 }
 
 const hexDigits = "0123456789abcdef"

@@ -30,6 +30,8 @@ var (
 	ErrLoneSurrogate = errors.New("unpaired UTF-16 surrogate escape")
 	// ErrTooDeep reports objects and arrays nested deeper than MaxDepth.
 	ErrTooDeep = errors.New("JSON nested too deeply")
+	// ErrTooLarge reports input longer than MaxInputSize.
+	ErrTooLarge = errors.New("JSON input too large")
 )
 
 // SyntaxError is the error type returned for rejected input. Offset is the
