@@ -38,6 +38,8 @@ type Event struct {
 
 	rejected bool
 
+	unsigned json.RawMessage // the unsigned object, or nil
+
 	canon   []byte   // raw in canonical form (the same slice when raw is canonical)
 	members []member // canon's top-level members, in canonical order
 	refHash []byte   // the reference hash (SHA-256)
@@ -84,6 +86,10 @@ func (e *Event) Content() json.RawMessage { return e.content }
 // top-level field before v11, content.redacts from v11 on. It is "" for
 // other events.
 func (e *Event) Redacts() string { return e.redacts }
+
+// Unsigned returns the unsigned object (canonical JSON), or nil if the
+// event has none. It is not covered by hashes or signatures.
+func (e *Event) Unsigned() json.RawMessage { return e.unsigned }
 
 // Origin returns the deprecated top-level origin field, if any.
 func (e *Event) Origin() string { return e.origin }

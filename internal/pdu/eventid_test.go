@@ -5,6 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand"
 	"strings"
 	"testing"
 
@@ -245,6 +248,94 @@ func TestStrayEventID(t *testing.T) {
 		}
 		if ref := independentRefHash(t, v, withID.JSON()); !bytes.Equal(ref, withID.ReferenceHash()) {
 			t.Errorf("v%s: reference hash differs from the independent computation", v.ID)
+		}
+	}
+}
+
+// TestAccessors checks the accessors against the built fields.
+func TestAccessors(t *testing.T) {
+	for _, v := range spec.RoomVersions() {
+		prev, ph := testRef(v, 3)
+		auth, ah := testRef(v, 4)
+		e := buildTest(t, v, Builder{
+			Type: "m.room.topic", StateKey: strp(""), Sender: "@bob:example.org", Content: map[string]any{"topic": "t"},
+			PrevEvents: []string{prev}, AuthEvents: []string{auth}, ReferenceHashes: map[string][]byte{prev: ph, auth: ah},
+			Depth: 7, OriginServerTS: 42, Unsigned: map[string]any{"age": 1},
+		})
+		got := fmt.Sprint(e.Version().ID, e.Type(), *e.StateKey(), e.IsState(), e.StateKeyEquals(""), e.StateTuple(), e.Sender(),
+			e.RoomID(), string(e.Content()), e.Redacts(), e.Depth(), e.OriginServerTS(), e.PrevEventIDs(), e.AuthEventIDs(), string(e.Unsigned()), e.Origin())
+		want := fmt.Sprint(v.ID, "m.room.topic", "", true, true, spec.StateKeyTuple{Type: "m.room.topic"}, "@bob:example.org",
+			testRoomID(v), `{"topic":"t"}`, "", 7, 42, []string{prev}, []string{auth}, `{"age":1}`, "")
+		if got != want {
+			t.Errorf("v%s:\n got %s\nwant %s", v.ID, got, want)
+		}
+		// A top-level redacts on another type is not a redaction.
+		if !v.RedactsInContent {
+			o, err := Parse(v, mutate(t, e.JSON(), set("redacts", "$x:y")))
+			if err != nil || o.Redacts() != "" {
+				t.Errorf("v%s: Redacts of a topic = %q, %v", v.ID, o.Redacts(), err)
+			}
+		}
+		msg := testMessage(t, v)
+		if msg.IsState() || msg.StateKey() != nil || msg.StateKeyEquals("") || msg.Unsigned() != nil {
+			t.Errorf("v%s: message has state key or unsigned", v.ID)
+		}
+		withOrigin, err := Parse(v, mutate(t, msg.JSON(), set("origin", "o.example")))
+		if err != nil || withOrigin.Origin() != "o.example" {
+			t.Errorf("v%s: Origin = %q, %v", v.ID, withOrigin.Origin(), err)
+		}
+	}
+}
+
+// TestReferenceHashMatchesSigning checks Parse's direct computation of the
+// reference hash against signing.ReferenceHash of Redact's output.
+func TestReferenceHashMatchesSigning(t *testing.T) {
+	for _, v := range spec.RoomVersions() {
+		g := &eventGen{r: rand.New(rand.NewSource(int64(v.EventIDFormat))), v: v}
+		for i := 0; i < 50; i++ {
+			e := randomEvent(t, g)
+			red, err := Redact(v, e.JSON())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := signing.ReferenceHash(red, v.StrictCanonicalJSON)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(e.ReferenceHash(), want[:]) {
+				t.Fatalf("v%s: reference hash differs from signing's for %s", v.ID, e.JSON())
+			}
+		}
+	}
+}
+
+// TestCheckContentHash covers matching, mismatching and undecodable hashes,
+// and agreement with signing.CheckContentHash.
+func TestCheckContentHash(t *testing.T) {
+	for _, v := range spec.RoomVersions() {
+		e := testMessage(t, v)
+		cases := []struct {
+			raw []byte
+			ok  bool
+		}{
+			{e.JSON(), true},
+			{mutate(t, e.JSON(), set("unsigned", map[string]any{"age": 9})), true},
+			{mutate(t, e.JSON(), set("signatures", map[string]any{})), true},
+			{mutate(t, e.JSON(), set("content", map[string]any{})), false},
+			{mutate(t, e.JSON(), set("hashes", map[string]any{"sha256": "!!"})), false},
+		}
+		for i, c := range cases {
+			p, err := Parse(v, c.raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = p.CheckContentHash()
+			if (err == nil) != c.ok || (err != nil && !errors.Is(err, ErrContentHash)) {
+				t.Errorf("v%s case %d: %v", v.ID, i, err)
+			}
+			if s := signing.CheckContentHash(c.raw, v.StrictCanonicalJSON); (s == nil) != c.ok {
+				t.Errorf("v%s case %d: signing says %v", v.ID, i, s)
+			}
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package pdu
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 
@@ -38,16 +40,16 @@ func ReferenceHash(v *spec.RoomVersion, raw []byte) ([]byte, error) {
 	return referenceHash(v, ms)
 }
 
-// referenceHash returns the reference hash of a canonical event.
+// referenceHash returns the reference hash of a canonical event. It is
+// signing.ReferenceHash of the redacted event, computed on members that are
+// already canonical instead of re-encoding them (Parse's hot path);
+// TestReferenceHashMatchesSigning checks that the two agree.
 func referenceHash(v *spec.RoomVersion, ms []member) ([]byte, error) {
 	red, err := redactMembers(v.Redaction, ms)
 	if err != nil {
 		return nil, err
 	}
-	sum, err := signing.ReferenceHash(encodeObject(red), v.StrictCanonicalJSON)
-	if err != nil {
-		return nil, formatErrWrap("json", "reference hash", err)
-	}
+	sum := sha256.Sum256(encodeObject(without(red, "signatures", "unsigned")))
 	return sum[:], nil
 }
 
@@ -71,12 +73,23 @@ func (e *Event) ReferenceHash() []byte { return e.refHash }
 
 // CheckContentHash recomputes the content hash and compares it with
 // hashes.sha256. It returns nil if they match, and otherwise an error
-// wrapping ErrContentHash and the signing package's reason
-// (signing.ErrHashMismatch, or signing.ErrBadBase64 when the stored hash is
-// not base64).
+// wrapping ErrContentHash (with signing.ErrBadBase64 when the stored hash is
+// not base64). It agrees with signing.CheckContentHash on the event's JSON,
+// computed on the already canonical members.
 func (e *Event) CheckContentHash() error {
-	if err := signing.CheckContentHash(e.canon, e.version.StrictCanonicalJSON); err != nil {
+	hashes, err := splitObject(lookup(e.members, "hashes"))
+	if err != nil {
+		return fmt.Errorf("event %s: %w: no hashes", e.eventID, ErrContentHash)
+	}
+	// Parse has checked that hashes.sha256 is a string.
+	s, _ := decodeString(lookup(hashes, "sha256"))
+	want, err := signing.DecodeBase64(s)
+	if err != nil {
 		return fmt.Errorf("event %s: %w: %w", e.eventID, ErrContentHash, err)
+	}
+	got := sha256.Sum256(encodeObject(without(e.members, "unsigned", "signatures", "hashes")))
+	if !bytes.Equal(got[:], want) {
+		return fmt.Errorf("event %s: %w", e.eventID, ErrContentHash)
 	}
 	return nil
 }

@@ -38,7 +38,7 @@ func splitObject(canon []byte) ([]member, error) {
 	if len(canon) < 2 || canon[0] != '{' || canon[len(canon)-1] != '}' {
 		return nil, errNotObject
 	}
-	var out []member
+	out := make([]member, 0, 16)
 	i := 1
 	if canon[i] == '}' {
 		return out, nil

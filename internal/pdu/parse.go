@@ -80,22 +80,29 @@ var required = [...]string{"type", "sender", "origin_server_ts", "content", "dep
 
 // decodeFields decodes and checks the top-level keys.
 func (e *Event) decodeFields() error {
-	seen := map[string]bool{}
+	var seen [len(required)]bool
+	hasRoomID, hasEventID := false, false
 	for _, m := range e.members {
-		seen[m.key] = true
+		for i, k := range required {
+			if m.key == k {
+				seen[i] = true
+			}
+		}
+		hasRoomID = hasRoomID || m.key == "room_id"
+		hasEventID = hasEventID || m.key == "event_id"
 		if err := e.decodeField(m); err != nil {
 			return err
 		}
 	}
-	for _, k := range required {
-		if !seen[k] {
+	for i, k := range required {
+		if !seen[i] {
 			return formatErr(k, "missing")
 		}
 	}
-	if e.version.EventIDFormat == spec.EventIDOpaque && !seen["event_id"] {
+	if e.version.EventIDFormat == spec.EventIDOpaque && !hasEventID {
 		return formatErr("event_id", "missing")
 	}
-	if err := e.checkRoomID(seen["room_id"]); err != nil {
+	if err := e.checkRoomID(hasRoomID); err != nil {
 		return err
 	}
 	return e.decodeTypeSpecific()
@@ -154,10 +161,6 @@ func (e *Event) decodeField(m member) error {
 		return checkHashes(m.value)
 	case "signatures":
 		return checkSignatures(m.value)
-	case "unsigned":
-		if !isObject(m.value) {
-			return formatErr("unsigned", "not an object")
-		}
 	case "event_id":
 		if v.EventIDFormat != spec.EventIDOpaque {
 			// NOTSPEC: v3+ formats have no event_id; a stray one is kept
@@ -177,11 +180,14 @@ func (e *Event) decodeField(m member) error {
 		if v.RedactsInContent {
 			return nil // not part of the v11+ format; content.redacts counts
 		}
-		s, ok := decodeString(m.value)
-		if !ok {
+		if _, ok := decodeString(m.value); !ok {
 			return formatErr("redacts", "not a string")
 		}
-		e.redacts = s
+	case "unsigned":
+		if !isObject(m.value) {
+			return formatErr("unsigned", "not an object")
+		}
+		e.unsigned = m.value
 	case "origin":
 		// Deprecated and unchecked; kept for Origin.
 		if s, ok := decodeString(m.value); ok {
@@ -374,12 +380,15 @@ func (e *Event) isCreate() bool {
 	return e.typ == spec.MRoomCreate && e.StateKeyEquals("")
 }
 
-// decodeTypeSpecific decodes the content fields that Event exposes:
-// content.redacts (v11+) and m.room.member's membership.
+// decodeTypeSpecific decodes the fields that Event exposes for particular
+// event types: redacts of m.room.redaction (top-level before v11,
+// content.redacts after) and membership of m.room.member.
 func (e *Event) decodeTypeSpecific() error {
 	switch e.typ {
 	case spec.MRoomRedaction:
 		if !e.version.RedactsInContent {
+			// decodeField has checked that it is a string, if present.
+			e.redacts, _ = decodeString(lookup(e.members, "redacts"))
 			return nil
 		}
 		cms, err := splitObject(e.content)
