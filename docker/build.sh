@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds Myelin's Complement image: a static binary compiled on this host,
+# then docker/Dockerfile (FROM scratch) with docker/ as the build context.
+#
+# usage: docker/build.sh TAG     e.g. docker/build.sh complement-myelin:latest
+# Prints the image ID on the last line of standard output.
+set -euo pipefail
+tag=${1:?usage: docker/build.sh TAG}
+cd "$(dirname "$0")/.."
+
+rm -rf docker/build/rootfs
+mkdir -p docker/build/rootfs/data docker/build/rootfs/tmp
+chmod 0700 docker/build/rootfs/data
+chmod 1777 docker/build/rootfs/tmp
+echo "== go build (static) -> docker/build/myelin" >&2
+CGO_ENABLED=0 go build -trimpath -o docker/build/myelin ./cmd/myelin
+
+echo "== docker build -> $tag" >&2
+# The classic builder writes Docker-format images (HEALTHCHECK kept) and
+# needs no buildx plugin.
+# Its output goes to docker/build/docker-build.log, shown only on failure.
+if ! DOCKER_BUILDKIT=0 docker build --tag "$tag" --file docker/Dockerfile docker >docker/build/docker-build.log 2>&1; then
+	cat docker/build/docker-build.log >&2
+	exit 1
+fi
+docker image inspect --format '{{.Id}}' "$tag"
