@@ -12,12 +12,13 @@ import (
 // MaxDepth is the deepest nesting of objects and arrays accepted. A top-level
 // scalar has depth 0 and each enclosing '{' or '[' adds one.
 //
-// Real Matrix payloads nest only a handful of levels (event content rarely
-// exceeds 5). 256 leaves two orders of magnitude of headroom while bounding the
-// parser's recursion, and thus its stack use, for hostile input. It is also well
-// below the ~1000-level limit of Python's json module, so no event a Python
-// homeserver could have produced is refused merely for depth.
-const MaxDepth = 256
+// The specification sets no limit. Real Matrix payloads nest only a handful of
+// levels, but refusing an event that other servers accept could split a
+// room's view of its history, so the limit sits just above the de-facto limit
+// of Python homeservers (Python's default recursion limit of 1000 bounds the
+// nesting its json module can decode and encode). It bounds the parser's
+// recursion to a few hundred kilobytes of stack for hostile input.
+const MaxDepth = 1024
 
 // MaxSafeInteger is the largest integer allowed in canonical JSON, (2**53)-1.
 // Its negation is the smallest.
@@ -52,7 +53,7 @@ func CanonicalLenient(in []byte) ([]byte, error) {
 // AppendCanonical appends the canonical encoding of in to dst and returns the
 // extended slice; strict selects Canonical's rules, otherwise
 // CanonicalLenient's. On error dst is returned unextended together with the
-// *SyntaxError.
+// *SyntaxError (ErrTooLarge also if dst is already longer than 2 GiB).
 func AppendCanonical(dst, in []byte, strict bool) ([]byte, error) {
 	return canonicalize(in, strict, dst)
 }
@@ -66,13 +67,13 @@ func Valid(in []byte, strict bool) error {
 
 // MaxInputSize is the largest input accepted, 256 MiB. It keeps every offset
 // (including into the output, which lenient number expansion can make up to
-// about four times the input) within 32 bits; Matrix JSON is orders of
-// magnitude smaller.
+// four times the input, and an AppendCanonical destination of up to 2 GiB)
+// within 32 bits; Matrix JSON is orders of magnitude smaller.
 const MaxInputSize = 1 << 28
 
 func canonicalize(in []byte, strict bool, dst []byte) ([]byte, error) {
-	if len(in) > MaxInputSize {
-		return dst, &SyntaxError{Err: ErrTooLarge, Offset: MaxInputSize}
+	if len(in) > MaxInputSize || len(dst) > 1<<31 {
+		return dst, &SyntaxError{Err: ErrTooLarge, Offset: min(len(in), MaxInputSize)}
 	}
 	p := parser{in: in, out: dst, strict: strict}
 	p.skipSpace()
@@ -233,45 +234,24 @@ func (p *parser) object() error {
 		return nil
 	}
 	for {
-		p.skipSpace()
-		if p.pos >= len(p.in) || p.in[p.pos] != '"' {
-			return p.fail(ErrSyntax, p.pos, "expected string key in object")
-		}
 		if len(p.members) > base {
 			p.out = append(p.out, ',')
 		}
-		m := member{start: uint32(len(p.out)), inOffset: uint32(p.pos)}
-		key, err := p.str()
-		if err != nil {
+		if err := p.member(); err != nil {
 			return err
 		}
-		m.key = key
-		m.prefix = keyPrefix(p.keyBytes(key))
-		p.skipSpace()
-		if p.pos >= len(p.in) || p.in[p.pos] != ':' {
-			return p.fail(ErrSyntax, p.pos, "expected ':' after object key")
-		}
-		p.pos++
-		p.out = append(p.out, ':')
-		p.skipSpace()
-		if err := p.value(); err != nil {
-			return err
-		}
-		m.end = uint32(len(p.out))
-		p.pushMember(m)
 		p.skipSpace()
 		if p.pos >= len(p.in) {
 			return p.fail(ErrSyntax, p.pos, "unterminated object")
 		}
-		if p.in[p.pos] == ',' {
+		if p.in[p.pos] == '}' {
 			p.pos++
-			continue
+			break
 		}
-		if p.in[p.pos] != '}' {
+		if p.in[p.pos] != ',' {
 			return p.fail(ErrSyntax, p.pos, "expected ',' or '}' in object")
 		}
 		p.pos++
-		break
 	}
 	if err := p.sortMembers(open, p.members[base:]); err != nil {
 		return err
@@ -280,6 +260,35 @@ func (p *parser) object() error {
 	p.members = p.members[:base]
 	p.keys = p.keys[:keyMark]
 	p.depth--
+	return nil
+}
+
+// member parses one `key: value` object member, writes it to out and pushes
+// it on the member stack.
+func (p *parser) member() error {
+	p.skipSpace()
+	if p.pos >= len(p.in) || p.in[p.pos] != '"' {
+		return p.fail(ErrSyntax, p.pos, "expected string key in object")
+	}
+	m := member{start: uint32(len(p.out)), inOffset: uint32(p.pos)}
+	key, err := p.str()
+	if err != nil {
+		return err
+	}
+	m.key = key
+	m.prefix = keyPrefix(p.keyBytes(key))
+	p.skipSpace()
+	if p.pos >= len(p.in) || p.in[p.pos] != ':' {
+		return p.fail(ErrSyntax, p.pos, "expected ':' after object key")
+	}
+	p.pos++
+	p.out = append(p.out, ':')
+	p.skipSpace()
+	if err := p.value(); err != nil {
+		return err
+	}
+	m.end = uint32(len(p.out))
+	p.pushMember(m)
 	return nil
 }
 
