@@ -41,7 +41,12 @@ type API struct {
 // Services are the services the handlers call. Each field is an interface
 // declared here, in the consumer, listing only what the handlers use.
 type Services struct {
-	Users Users
+	Users       Users
+	Profiles    Profiles
+	AccountData AccountData
+	PushRules   PushRules
+	Presence    Presence
+	Filters     Filters
 }
 
 // New builds the API over its services.

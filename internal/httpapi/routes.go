@@ -7,6 +7,11 @@ func (a *API) routes() []route {
 	for _, group := range [][]route{
 		a.discoveryRoutes(),
 		a.sessionRoutes(),
+		a.profileRoutes(),
+		a.accountDataRoutes(),
+		a.pushRuleRoutes(),
+		a.presenceRoutes(),
+		a.filterRoutes(),
 	} {
 		all = append(all, group...)
 	}

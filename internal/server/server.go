@@ -16,8 +16,13 @@ import (
 	"strings"
 	"time"
 
+	"myelin/internal/accountdata"
 	"myelin/internal/config"
+	"myelin/internal/filter"
 	"myelin/internal/httpapi"
+	"myelin/internal/presence"
+	"myelin/internal/profile"
+	"myelin/internal/push"
 	"myelin/internal/signing"
 	"myelin/internal/spec"
 	"myelin/internal/sqlstore"
@@ -35,6 +40,13 @@ type Server struct {
 	key   signing.Key
 	Users *users.Service
 	api   *httpapi.API
+
+	// Per-user data services.
+	Profiles    *profile.Service
+	AccountData *accountdata.Service
+	PushRules   *push.Service
+	Presence    *presence.Service
+	Filters     *filter.Service
 }
 
 // New opens the store (creating the data directory and signing key on first
@@ -53,13 +65,27 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	}
 	s := &Server{cfg: cfg, log: log, db: db, key: key}
 	s.Users = users.New(users.Options{ServerName: spec.ServerName(cfg.ServerName), PasswordHashCost: cfg.PasswordHashCost}, db)
+	serverName := spec.ServerName(cfg.ServerName)
+	// Profile hooks: the room engine will send m.room.member updates.
+	s.Profiles = profile.New(profile.Options{ServerName: serverName, Logger: log}, db)
+	s.PushRules = push.New(db)
+	s.AccountData = accountdata.New(db, s.PushRules)
+	s.Presence = presence.New(presence.Options{ServerName: serverName}, db)
+	s.Filters = filter.New(db)
 	s.api = httpapi.New(httpapi.Options{
 		ServerName:      spec.ServerName(cfg.ServerName),
 		MaxRequestBytes: cfg.MaxRequestBytes,
 		RateLimit:       cfg.RateLimited(),
 		Logger:          log,
 		Version:         Version,
-	}, httpapi.Services{Users: s.Users})
+	}, httpapi.Services{
+		Users:       s.Users,
+		Profiles:    s.Profiles,
+		AccountData: s.AccountData,
+		PushRules:   s.PushRules,
+		Presence:    s.Presence,
+		Filters:     s.Filters,
+	})
 	return s, nil
 }
 

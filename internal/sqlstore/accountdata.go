@@ -103,3 +103,8 @@ func (db *DB) AccountDataSince(ctx context.Context, localpart string, after, upT
 	}
 	return out, nil
 }
+
+// AccountDataPosition implements store.AccountData.
+func (db *DB) AccountDataPosition(ctx context.Context) (int64, error) {
+	return db.CurrentPosition(ctx, StreamAccountData)
+}

@@ -70,3 +70,8 @@ func scanPresence(rows *sql.Rows) ([]store.PresenceRecord, error) {
 	}
 	return out, nil
 }
+
+// PresencePosition implements store.Presence.
+func (db *DB) PresencePosition(ctx context.Context) (int64, error) {
+	return db.CurrentPosition(ctx, StreamPresence)
+}

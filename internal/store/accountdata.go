@@ -39,4 +39,8 @@ type AccountData interface {
 	// (after, upTo], ordered by position: the current content of every type
 	// that changed in that range. Pass the stream's current position as upTo.
 	AccountDataSince(ctx context.Context, localpart string, after, upTo int64) ([]AccountDataRecord, error)
+	// AccountDataPosition returns the account-data stream's last committed
+	// position (0 before the first change): every change at or below it is
+	// visible to reads.
+	AccountDataPosition(ctx context.Context) (int64, error)
 }

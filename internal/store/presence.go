@@ -38,4 +38,7 @@ type Presence interface {
 	// PresenceSince returns the presence of every user whose position is in
 	// (after, upTo], ordered by position.
 	PresenceSince(ctx context.Context, after, upTo int64) ([]PresenceRecord, error)
+	// PresencePosition returns the presence stream's last committed
+	// position (0 before the first change).
+	PresencePosition(ctx context.Context) (int64, error)
 }

@@ -153,6 +153,9 @@ func testAccountData(t *testing.T, s Store) {
 	if _, err := s.AccountData(ctx, "alice", "", "m.x"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("AccountData(absent) = %v", err)
 	}
+	if cur, err := s.AccountDataPosition(ctx); err != nil || cur != 0 {
+		t.Fatalf("AccountDataPosition(empty) = %d, %v", cur, err)
+	}
 	set := func(room, typ, content string) int64 {
 		t.Helper()
 		pos, err := s.UpdateAccountData(ctx, "alice", room, typ, func(json.RawMessage) (json.RawMessage, error) {
@@ -196,6 +199,9 @@ func testAccountData(t *testing.T, s Store) {
 	boom := errors.New("boom")
 	if _, err := s.UpdateAccountData(ctx, "alice", "", "m.a", func(json.RawMessage) (json.RawMessage, error) { return nil, boom }); !errors.Is(err, boom) {
 		t.Fatalf("failing update = %v", err)
+	}
+	if cur, err := s.AccountDataPosition(ctx); err != nil || cur != p4 {
+		t.Fatalf("AccountDataPosition = %d, %v; want %d", cur, err, p4)
 	}
 	since, err := s.AccountDataSince(ctx, "alice", p1, p4)
 	if err != nil || len(since) != 3 || since[0].RoomID != "!r:localhost" || since[1].Type != "m.b" ||
@@ -266,6 +272,9 @@ func testPresence(t *testing.T, s Store) {
 		if g != want {
 			t.Errorf("PresenceOf: %+v, want %+v", g, want)
 		}
+	}
+	if cur, err := s.PresencePosition(ctx); err != nil || cur != p3 {
+		t.Fatalf("PresencePosition = %d, %v; want %d", cur, err, p3)
 	}
 	since, err := s.PresenceSince(ctx, p1, p3)
 	if err != nil || len(since) != 2 || since[0].Localpart != "bob" || since[1].Localpart != "alice" {
