@@ -25,7 +25,7 @@ const (
 	maxDepthStrict = 1<<53 - 1
 	// MaxPrevEvents and MaxAuthEvents are the format's limits on the
 	// number of prev_events and auth_events. Builder enforces them;
-	// Parse does not (see checkRefCount).
+	// Parse does not (see decodeRefs).
 	MaxPrevEvents = 20
 	MaxAuthEvents = 10
 )
@@ -74,12 +74,11 @@ func Parse(v *spec.RoomVersion, raw []byte) (*Event, error) {
 	return e, nil
 }
 
-// required lists the keys every event must have in every version; room_id,
-// event_id, prev_events and auth_events depend on the version and event.
-var required = [...]string{"type", "sender", "origin_server_ts", "content", "depth", "hashes", "signatures", "prev_events", "auth_events"}
-
 // decodeFields decodes and checks the top-level keys.
 func (e *Event) decodeFields() error {
+	// The keys every event has in every version; whether room_id and
+	// event_id are required depends on the version and the event.
+	required := [...]string{"type", "sender", "origin_server_ts", "content", "depth", "hashes", "signatures", "prev_events", "auth_events"}
 	var seen [len(required)]bool
 	hasRoomID, hasEventID := false, false
 	for _, m := range e.members {
@@ -163,9 +162,10 @@ func (e *Event) decodeField(m member) error {
 		return checkSignatures(m.value)
 	case "event_id":
 		if v.EventIDFormat != spec.EventIDOpaque {
-			// NOTSPEC: v3+ formats have no event_id; a stray one is kept
-			// (the redaction algorithm keeps it, so it is hashed into the
-			// reference hash) rather than rejected, like other unknown keys.
+			// The v3+ formats define no event_id. Like any unknown key a
+			// stray one is kept, and as the redaction algorithms keep
+			// event_id it is covered by the reference hash
+			// (gomatrixserverlib deletes it first; see TestStrayEventID).
 			return nil
 		}
 		s, ok := decodeString(m.value)
@@ -209,6 +209,9 @@ func boundedString(m member, max int) (string, error) {
 	return s, nil
 }
 
+// decodeDepth decodes depth: an integer from 0 to 2^63-1 (v1–v5) or
+// 2^53-1 (v6+). Negative depths are rejected: depth counts from the create
+// event up.
 func (e *Event) decodeDepth(raw []byte) error {
 	n, ok := decodeInt(raw)
 	if !ok {
@@ -241,12 +244,15 @@ func (e *Event) decodeRefs(field string, raw []byte) ([]string, error) {
 		ids = append(ids, id)
 	}
 	// NOTSPEC: the formats say prev_events "must contain less than or
-	// equal to 20 events" and auth_events 10. Deployed servers do not drop
-	// events over these limits, so Parse accepts them (the auth rules
-	// reject surplus auth_events); Builder never produces them.
+	// equal to 20 events" and auth_events 10. gomatrixserverlib does not
+	// enforce this on receipt, and dropping events that other servers
+	// accept would split our view of the DAG from theirs, so Parse accepts
+	// longer lists (the auth rules reject auth_events beyond the
+	// selection); Builder never produces them.
 	return ids, nil
 }
 
+// decodeRef decodes one prev_events or auth_events entry to its event ID.
 func (e *Event) decodeRef(el []byte) (string, error) {
 	idRaw := el
 	if e.version.EventIDFormat == spec.EventIDOpaque {
