@@ -2,6 +2,7 @@
 //
 //	myelin serve                                   run the homeserver
 //	myelin register --user NAME --password PW [--admin]   create an account
+//	myelin registration-token [--uses N] [--valid-for D] [--token T]   create a registration token
 //	myelin healthcheck                             exit 0 when the client API answers
 //	myelin generate-config                         print a config file with every key
 //	myelin version                                 print the version
@@ -30,8 +31,6 @@ import (
 	"myelin/internal/complement"
 	"myelin/internal/config"
 	"myelin/internal/server"
-	"myelin/internal/spec"
-	"myelin/internal/store"
 	"myelin/internal/users"
 )
 
@@ -47,6 +46,8 @@ const usage = `usage: myelin <command> [flags]
 commands:
   serve            run the homeserver
   register         create an account: --user NAME --password PW [--admin]
+  registration-token  create a registration token (registration: token):
+                   [--uses N] [--valid-for DURATION] [--token TOKEN]
   healthcheck      exit 0 once GET /_matrix/client/versions answers 200
   generate-config  print a configuration file with every key and its default
   version          print the version
@@ -70,6 +71,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fs.StringVar(&password, "password", "", "password of the new account")
 		fs.BoolVar(&admin, "admin", false, "make the account a server admin")
 	}
+	var uses int64
+	var validFor time.Duration
+	var token string
+	if cmd == "registration-token" {
+		fs.Int64Var(&uses, "uses", 0, "how many accounts the token may create (0: unlimited)")
+		fs.DurationVar(&validFor, "valid-for", 0, "how long the token is valid (0: forever)")
+		fs.StringVar(&token, "token", "", "the token (default: 16 random characters)")
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -87,6 +96,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		return register(cfg, user, password, admin, stdout)
+	case "registration-token":
+		cfg, err := load()
+		if err != nil {
+			return err
+		}
+		return registrationToken(cfg, token, uses, validFor, stdout)
 	case "healthcheck":
 		cfg, err := load()
 		if err != nil {
@@ -151,13 +166,46 @@ func register(cfg config.Config, user, password string, admin bool, stdout io.Wr
 		return err
 	}
 	defer db.Close()
-	var st store.Accounts = db
-	svc := users.New(users.Options{ServerName: spec.ServerName(cfg.ServerName), PasswordHashCost: cfg.PasswordHashCost}, st)
+	svc := users.New(server.UsersOptions(cfg, nil), db)
 	uid, err := svc.CreateAccount(ctx, user, password, admin)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "created %s\n", uid)
+	return nil
+}
+
+// registrationToken creates a registration token on the configured store,
+// also while the server runs, and prints it.
+func registrationToken(cfg config.Config, token string, uses int64, validFor time.Duration, stdout io.Writer) error {
+	if uses < 0 || validFor < 0 {
+		return errors.New("registration-token: --uses and --valid-for must not be negative")
+	}
+	ctx := context.Background()
+	db, err := server.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var n users.NewRegistrationToken
+	if token != "" {
+		n.Token = &token
+	}
+	if uses > 0 {
+		n.UsesAllowed = &uses
+	}
+	if validFor > 0 {
+		expiry := time.Now().Add(validFor).UnixMilli()
+		n.ExpiryTime = &expiry
+	}
+	t, err := users.New(server.UsersOptions(cfg, nil), db).CreateRegistrationToken(ctx, n)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, t.Token)
+	if cfg.Registration != config.RegistrationToken {
+		fmt.Fprintf(os.Stderr, "note: registration is %q; set registration: token (MYELIN_REGISTRATION=token) for tokens to be used\n", cfg.Registration)
+	}
 	return nil
 }
 

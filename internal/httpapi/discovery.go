@@ -52,6 +52,7 @@ func (a *API) capabilities(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"capabilities": map[string]any{
 		"m.room_versions":   map[string]any{"default": spec.DefaultRoomVersion, "available": available},
+		"m.change_password": map[string]bool{"enabled": true},
 		"m.3pid_changes":    map[string]bool{"enabled": false},
 		"m.get_login_token": map[string]bool{"enabled": false},
 	}})

@@ -182,7 +182,7 @@ func (a *API) withAuth(kind authKind, next func(w http.ResponseWriter, r *http.R
 			writeError(w, r, a.log, spec.MissingToken())
 			return
 		}
-		c, err := a.svc.Users.Authenticate(r.Context(), token)
+		c, err := a.svc.Users.Authenticate(r.Context(), token, clientIP(r))
 		if err != nil {
 			writeError(w, r, a.log, err)
 			return

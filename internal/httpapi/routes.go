@@ -12,6 +12,7 @@ func (a *API) routes() []route {
 		a.pushRuleRoutes(),
 		a.presenceRoutes(),
 		a.filterRoutes(),
+		a.accountRoutes(),
 	} {
 		all = append(all, group...)
 	}

@@ -6,18 +6,31 @@ import (
 	"strings"
 
 	"myelin/internal/spec"
-	"myelin/internal/store"
 	"myelin/internal/users"
 )
 
 // Users is what the handlers need of the accounts service.
 type Users interface {
-	Authenticate(ctx context.Context, token string) (users.Caller, error)
-	CheckPassword(ctx context.Context, localpart, password string) (store.Account, error)
+	Authenticate(ctx context.Context, token, ip string) (users.Caller, error)
+	CheckPassword(ctx context.Context, localpart, password string) (string, error)
 	NewSession(ctx context.Context, localpart, deviceID, displayName, ip string, refreshable bool) (users.Tokens, error)
 	Refresh(ctx context.Context, refreshToken string) (users.Tokens, error)
 	Logout(ctx context.Context, tokenHash []byte) error
 	LogoutAll(ctx context.Context, localpart string) error
+
+	Register(ctx context.Context, req users.RegisterRequest) (users.Registered, error)
+	UsernameAvailable(ctx context.Context, username string) error
+	RegistrationTokenValid(ctx context.Context, token string) (bool, error)
+	SharedSecretNonce(ctx context.Context) (string, error)
+	RegisterWithSharedSecret(ctx context.Context, req users.SharedSecretRequest) (users.Registered, error)
+	CreateRegistrationToken(ctx context.Context, n users.NewRegistrationToken) (users.RegistrationToken, error)
+	RegistrationTokens(ctx context.Context, valid *bool) ([]users.RegistrationToken, error)
+	ChangePassword(ctx context.Context, c users.Caller, req users.PasswordChange) error
+	Deactivate(ctx context.Context, c users.Caller, auth *users.AuthDict) error
+	Devices(ctx context.Context, c users.Caller) ([]users.Device, error)
+	Device(ctx context.Context, c users.Caller, id string) (users.Device, error)
+	RenameDevice(ctx context.Context, c users.Caller, id, name string) error
+	DeleteDevices(ctx context.Context, c users.Caller, ids []string, auth *users.AuthDict) error
 }
 
 func (a *API) sessionRoutes() []route {
@@ -74,17 +87,17 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, err)
 		return
 	}
-	acct, err := a.svc.Users.CheckPassword(r.Context(), localpart, req.Password)
+	localpart, err = a.svc.Users.CheckPassword(r.Context(), localpart, req.Password)
 	if err != nil {
 		writeError(w, r, a.log, err)
 		return
 	}
-	t, err := a.svc.Users.NewSession(r.Context(), acct.Localpart, req.DeviceID, req.InitialDeviceDisplayName, clientIP(r), req.RefreshToken)
+	t, err := a.svc.Users.NewSession(r.Context(), localpart, req.DeviceID, req.InitialDeviceDisplayName, clientIP(r), req.RefreshToken)
 	if err != nil {
 		writeError(w, r, a.log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, a.tokensResponse(acct.Localpart, t))
+	writeJSON(w, http.StatusOK, a.tokensResponse(localpart, t))
 }
 
 // localpartOf accepts a bare localpart or a full user ID of this server.

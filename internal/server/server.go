@@ -64,7 +64,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, db: db, key: key}
-	s.Users = users.New(users.Options{ServerName: spec.ServerName(cfg.ServerName), PasswordHashCost: cfg.PasswordHashCost}, db)
+	s.Users = users.New(UsersOptions(cfg, log), db)
 	serverName := spec.ServerName(cfg.ServerName)
 	// Profile hooks: the room engine will send m.room.member updates.
 	s.Profiles = profile.New(profile.Options{ServerName: serverName, Logger: log}, db)
@@ -87,6 +87,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		Filters:     s.Filters,
 	})
 	return s, nil
+}
+
+// UsersOptions derives the accounts service's options from the config.
+func UsersOptions(cfg config.Config, log *slog.Logger) users.Options {
+	return users.Options{
+		ServerName:       spec.ServerName(cfg.ServerName),
+		PasswordHashCost: cfg.PasswordHashCost,
+		Registration:     users.RegistrationMode(cfg.Registration),
+		SharedSecret:     cfg.RegistrationSharedSecret,
+		Logger:           log,
+	}
 }
 
 // OpenStore opens the configured store: PostgreSQL when database_url is set,

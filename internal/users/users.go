@@ -1,8 +1,12 @@
-// Package users manages local accounts: creation with a password hashed by
-// bcrypt, login, access and refresh tokens bound to devices, logout, and
-// token authentication for every other request.
+// Package users manages local accounts: registration (with user-interactive
+// authentication, registration tokens and Synapse-compatible shared-secret
+// registration), passwords hashed by bcrypt, login, access and refresh
+// tokens bound to devices, device management, password changes,
+// deactivation, and token authentication for every other request.
 //
 // Tokens are random 256-bit values; the store keeps only their SHA-256.
+// User-interactive authentication sessions, registration tokens and nonces
+// live in the store, so several processes sharing one database agree.
 package users
 
 import (
@@ -12,6 +16,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -21,27 +26,62 @@ import (
 	"myelin/internal/store"
 )
 
+// RegistrationMode says who may register accounts through /register.
+type RegistrationMode string
+
+// The registration modes.
+const (
+	// RegistrationClosed: nobody; admins create accounts (CLI, shared secret).
+	RegistrationClosed RegistrationMode = "closed"
+	// RegistrationByToken: whoever has a registration token.
+	RegistrationByToken RegistrationMode = "token"
+	// RegistrationOpen: anyone, with the m.login.dummy stage.
+	RegistrationOpen RegistrationMode = "open"
+)
+
 // Options configures the service.
 type Options struct {
 	ServerName spec.ServerName
 	// PasswordHashCost is the bcrypt cost.
 	PasswordHashCost int
+	// Registration is the /register mode ("" is closed).
+	Registration RegistrationMode
+	// SharedSecret enables Synapse-compatible shared-secret registration
+	// ("" disables it).
+	SharedSecret string
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Logger receives failures that do not fail the request (nil: discard).
+	Logger *slog.Logger
+}
+
+// Store is the storage the service uses.
+type Store interface {
+	store.Accounts
+	store.AccountAdmin
+	store.UIASessions
 }
 
 // Service is the accounts service.
 type Service struct {
 	opts  Options
-	store store.Accounts
+	store Store
+	log   *slog.Logger
 }
 
 // New returns the service over st.
-func New(opts Options, st store.Accounts) *Service {
+func New(opts Options, st Store) *Service {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Service{opts: opts, store: st}
+	if opts.Registration == "" {
+		opts.Registration = RegistrationClosed
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{opts: opts, store: st, log: log}
 }
 
 // MaxPasswordBytes bounds passwords: bcrypt reads at most 72 bytes, and a
@@ -91,25 +131,32 @@ func (s *Service) hashPassword(password string) (string, error) {
 	return string(h), nil
 }
 
-// CheckPassword verifies a local user's password. A wrong password, an
-// unknown or deactivated user all give the same 403 M_FORBIDDEN.
-func (s *Service) CheckPassword(ctx context.Context, localpart, password string) (store.Account, error) {
+// CheckPassword verifies a local user's password and returns the account's
+// localpart. A wrong password or an unknown user give the same 403
+// M_FORBIDDEN; a deactivated account is 403 M_USER_DEACTIVATED.
+func (s *Service) CheckPassword(ctx context.Context, localpart, password string) (string, error) {
 	acct, err := s.store.Account(ctx, strings.ToLower(localpart))
 	forbidden := spec.Forbidden("invalid username or password")
 	if errors.Is(err, store.ErrNotFound) {
-		return acct, forbidden
+		return "", forbidden
 	}
 	if err != nil {
-		return acct, fmt.Errorf("reading account: %w", err)
+		return "", fmt.Errorf("reading account: %w", err)
 	}
 	if acct.Deactivated {
-		return acct, spec.NewError(403, spec.ErrUserDeactivated, "this account has been deactivated")
+		return "", spec.NewError(403, spec.ErrUserDeactivated, "this account has been deactivated")
 	}
-	if acct.PasswordHash == "" || len(password) > MaxPasswordBytes ||
-		bcrypt.CompareHashAndPassword([]byte(acct.PasswordHash), []byte(password)) != nil {
-		return acct, forbidden
+	if !passwordMatches(acct.PasswordHash, password) {
+		return "", forbidden
 	}
-	return acct, nil
+	return acct.Localpart, nil
+}
+
+// passwordMatches reports whether password matches the stored hash; an
+// account without a password matches nothing.
+func passwordMatches(hash, password string) bool {
+	return hash != "" && len(password) <= MaxPasswordBytes &&
+		bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
 }
 
 // Tokens is what a login or refresh hands to the client.
@@ -126,6 +173,12 @@ const AccessTokenLifetime = 5 * time.Minute
 // NewSession creates (or reuses) the device and a new session on it. With
 // refreshable, the access token expires and comes with a refresh token.
 func (s *Service) NewSession(ctx context.Context, localpart, deviceID, displayName, ip string, refreshable bool) (Tokens, error) {
+	if err := checkDeviceID(deviceID); err != nil {
+		return Tokens{}, err
+	}
+	if len(displayName) > MaxDeviceDisplayNameBytes {
+		return Tokens{}, spec.InvalidParam("device display name longer than %d bytes", MaxDeviceDisplayNameBytes)
+	}
 	if deviceID == "" {
 		deviceID = randomDeviceID()
 	}
@@ -180,29 +233,42 @@ type Caller struct {
 	TokenHash []byte
 }
 
-// Authenticate resolves an access token. Unknown, expired, or belonging to a
-// deactivated account: 401 M_UNKNOWN_TOKEN.
-func (s *Service) Authenticate(ctx context.Context, token string) (Caller, error) {
+// LastSeenInterval is how stale a device's last-seen time and IP may get:
+// authenticated requests record them at most this often per device, so
+// that most requests cost one read and no write.
+const LastSeenInterval = time.Minute
+
+// Authenticate resolves an access token presented from ip with one read,
+// and records the device's activity when its last record is older than
+// LastSeenInterval. Unknown, expired, or belonging to a deactivated account:
+// 401 M_UNKNOWN_TOKEN.
+func (s *Service) Authenticate(ctx context.Context, token, ip string) (Caller, error) {
 	h := HashToken(token)
-	sess, err := s.store.SessionByToken(ctx, h)
+	o, err := s.store.LookupToken(ctx, h)
 	if errors.Is(err, store.ErrNotFound) {
 		return Caller{}, spec.UnknownToken()
 	}
 	if err != nil {
 		return Caller{}, fmt.Errorf("reading session: %w", err)
 	}
-	if sess.ExpiresTS != 0 && sess.ExpiresTS <= s.now() {
+	now := s.now()
+	if o.ExpiresTS != 0 && o.ExpiresTS <= now {
 		return Caller{}, spec.NewError(401, spec.ErrUnknownToken, "access token expired").With("soft_logout", true)
 	}
-	acct, err := s.store.Account(ctx, sess.Localpart)
-	if err != nil || acct.Deactivated {
+	if o.Deactivated {
 		return Caller{}, spec.UnknownToken()
 	}
-	uid, err := s.UserID(sess.Localpart)
+	uid, err := s.UserID(o.Localpart)
 	if err != nil {
-		return Caller{}, fmt.Errorf("stored localpart %q: %w", sess.Localpart, err)
+		return Caller{}, fmt.Errorf("stored localpart %q: %w", o.Localpart, err)
 	}
-	return Caller{UserID: uid, DeviceID: sess.DeviceID, Admin: acct.Admin, TokenHash: h}, nil
+	if now-o.LastSeenTS >= LastSeenInterval.Milliseconds() {
+		// Activity is informative: a failed write must not fail the request.
+		if err := s.store.TouchDevice(ctx, o.Localpart, o.DeviceID, ip, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.log.WarnContext(ctx, "recording device activity", "user", uid.String(), "device", o.DeviceID, "err", err)
+		}
+	}
+	return Caller{UserID: uid, DeviceID: o.DeviceID, Admin: o.Admin, TokenHash: h}, nil
 }
 
 // Logout ends one session; the device stays.
@@ -238,10 +304,5 @@ func randomToken() string {
 const deviceIDAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 func randomDeviceID() string {
-	var b [10]byte
-	rand.Read(b[:])
-	for i := range b {
-		b[i] = deviceIDAlphabet[int(b[i])%len(deviceIDAlphabet)]
-	}
-	return string(b[:])
+	return randomString(deviceIDAlphabet, 10)
 }
