@@ -1,0 +1,191 @@
+package room
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"myelin/internal/spec"
+	"myelin/internal/store"
+)
+
+// History visibility values (m.room.history_visibility).
+const (
+	VisibilityWorldReadable = "world_readable"
+	VisibilityShared        = "shared"
+	VisibilityInvited       = "invited"
+	VisibilityJoined        = "joined"
+)
+
+// FilterVisible returns the events of evs that userID may see, in their
+// order, by the client-server API's history visibility rules ("Room
+// History Visibility", server behaviour), evaluated with the state of the
+// room at each event:
+//
+//  1. world_readable: allow;
+//  2. the user's membership was join: allow;
+//  3. shared, and the user joined the room at any point after the event:
+//     allow (a join at a later stream position exists);
+//  4. invited, and the user's membership was invite: allow;
+//  5. otherwise deny.
+//
+// An absent or unknown history_visibility counts as shared. For
+// m.room.history_visibility events and the user's own m.room.member
+// events, the state before or after the event may allow it. A user who
+// forgot a room sees only its world_readable events.
+//
+// /event, /messages, /context and /sync filter through here; evs may span
+// several rooms.
+func (e *Engine) FilterVisible(ctx context.Context, userID string, evs []store.Event) ([]store.Event, error) {
+	byRoom := map[int64]*roomVisibility{}
+	out := make([]store.Event, 0, len(evs))
+	for _, se := range evs {
+		rv := byRoom[se.RoomNID]
+		if rv == nil {
+			var err error
+			if rv, err = e.roomVisibility(ctx, se.RoomNID, userID); err != nil {
+				return nil, err
+			}
+			byRoom[se.RoomNID] = rv
+		}
+		ok, err := rv.visible(ctx, se)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, se)
+		}
+	}
+	return out, nil
+}
+
+// roomVisibility evaluates visibility for one user in one room, caching
+// the facts of each state snapshot it looks at.
+type roomVisibility struct {
+	e          *Engine
+	user       string
+	forgotten  bool
+	latestJoin int64 // stream position of the user's latest join, 0 if none
+	hvKey      int64 // state key NIDs, 0 if never interned
+	memberKey  int64
+	facts      map[int64]stateFacts
+}
+
+// stateFacts are the history visibility and the user's membership in a
+// state.
+type stateFacts struct {
+	visibility, membership string
+}
+
+func (e *Engine) roomVisibility(ctx context.Context, roomNID int64, user string) (*roomVisibility, error) {
+	rv := &roomVisibility{e: e, user: user, facts: map[int64]stateFacts{}}
+	m, err := e.store.RoomMembership(ctx, roomNID, user)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	rv.forgotten = err == nil && m.Forgotten
+	if err == nil && m.Membership == spec.MembershipJoin {
+		rv.latestJoin = m.EventPos
+	} else if err == nil {
+		last, err := e.store.LastMembershipEvent(ctx, roomNID, user, spec.MembershipJoin)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		rv.latestJoin = last.Pos
+	}
+	hv := spec.StateKeyTuple{Type: spec.MRoomHistoryVisibility}
+	mem := spec.StateKeyTuple{Type: spec.MRoomMember, StateKey: user}
+	keys, err := e.keyNIDsOf(ctx, []spec.StateKeyTuple{hv, mem})
+	if err != nil {
+		return nil, err
+	}
+	rv.hvKey, rv.memberKey = keys[hv], keys[mem]
+	return rv, nil
+}
+
+// factsOf returns the facts of snapshot nid.
+func (rv *roomVisibility) factsOf(ctx context.Context, nid int64) (stateFacts, error) {
+	if f, ok := rv.facts[nid]; ok {
+		return f, nil
+	}
+	f := stateFacts{visibility: VisibilityShared}
+	state, err := rv.e.snapshot(ctx, nid, rv.e.store.Snapshot)
+	if err != nil {
+		return f, err
+	}
+	var want []int64
+	if ev, ok := state[rv.hvKey]; ok && rv.hvKey != 0 {
+		want = append(want, ev)
+	}
+	if ev, ok := state[rv.memberKey]; ok && rv.memberKey != 0 {
+		want = append(want, ev)
+	}
+	if len(want) > 0 {
+		evs, err := rv.e.store.Events(ctx, want)
+		if err != nil {
+			return f, err
+		}
+		for _, se := range evs {
+			switch se.Type {
+			case spec.MRoomMember:
+				f.membership = se.Membership
+			case spec.MRoomHistoryVisibility:
+				f.visibility = historyVisibility(se.JSON)
+			}
+		}
+	}
+	rv.facts[nid] = f
+	return f, nil
+}
+
+// historyVisibility reads content.history_visibility of an event's JSON;
+// unknown values count as shared.
+func historyVisibility(eventJSON []byte) string {
+	var ev struct {
+		Content struct {
+			HistoryVisibility string `json:"history_visibility"`
+		} `json:"content"`
+	}
+	json.Unmarshal(eventJSON, &ev)
+	switch v := ev.Content.HistoryVisibility; v {
+	case VisibilityWorldReadable, VisibilityInvited, VisibilityJoined:
+		return v
+	}
+	return VisibilityShared
+}
+
+func (rv *roomVisibility) allows(f stateFacts, pos int64) bool {
+	switch {
+	case f.visibility == VisibilityWorldReadable:
+		return true
+	case rv.forgotten:
+		return false
+	case f.membership == spec.MembershipJoin:
+		return true
+	case f.visibility == VisibilityShared && rv.latestJoin > pos:
+		return true
+	case f.visibility == VisibilityInvited && f.membership == spec.MembershipInvite:
+		return true
+	}
+	return false
+}
+
+func (rv *roomVisibility) visible(ctx context.Context, se store.Event) (bool, error) {
+	before, err := rv.factsOf(ctx, se.StateBefore)
+	if err != nil {
+		return false, err
+	}
+	if rv.allows(before, se.Pos) {
+		return true, nil
+	}
+	after := before
+	switch {
+	case se.Type == spec.MRoomHistoryVisibility && se.StateKey != nil && *se.StateKey == "":
+		after.visibility = historyVisibility(se.JSON)
+	case se.Type == spec.MRoomMember && se.StateKey != nil && *se.StateKey == rv.user:
+		after.membership = se.Membership
+	default:
+		return false, nil
+	}
+	return rv.allows(after, se.Pos), nil
+}
