@@ -492,4 +492,3 @@ func checkEventInput(typ string, stateKey *string, content json.RawMessage) erro
 	}
 	return nil
 }
-

@@ -18,6 +18,7 @@ type Store interface {
 	store.AccountData
 	store.Presence
 	store.Filters
+	store.Rooms
 }
 
 // Run runs the whole suite against stores made by open.
@@ -34,4 +35,9 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("AccountData", func(t *testing.T) { testAccountData(t, open(t)) })
 	t.Run("Presence", func(t *testing.T) { testPresence(t, open(t)) })
 	t.Run("Filters", func(t *testing.T) { testFilters(t, open(t)) })
+	t.Run("RoomsBasics", func(t *testing.T) { testRoomsBasics(t, open(t)) })
+	t.Run("RoomsMemberships", func(t *testing.T) { testRoomsMemberships(t, open(t)) })
+	t.Run("RoomsTimeline", func(t *testing.T) { testRoomsTimeline(t, open(t)) })
+	t.Run("SnapshotDeltas", func(t *testing.T) { testSnapshotDeltas(t, open(t)) })
+	t.Run("ConcurrentRoomWrites", func(t *testing.T) { testConcurrentRoomWrites(t, open(t)) })
 }
