@@ -87,6 +87,10 @@ func (db *DB) CompleteUIAStage(ctx context.Context, id, stage string, now int64)
 // ReserveRegistrationToken implements store.UIASessions.
 func (db *DB) ReserveRegistrationToken(ctx context.Context, id, stage, token string, now int64) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
+		// Uses held by expired sessions count no more.
+		if err := deleteExpiredUIASessions(ctx, tx, now); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx,
 			`UPDATE registration_tokens SET pending = pending + 1
 			 WHERE token = $1 AND (uses_allowed IS NULL OR pending + completed < uses_allowed)

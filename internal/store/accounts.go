@@ -185,7 +185,8 @@ type UIASessions interface {
 	CompleteUIAStage(ctx context.Context, id, stage string, now int64) error
 	// ReserveRegistrationToken atomically takes one use of token (counted
 	// as pending) for the session, which must hold none yet, and appends
-	// stage to its completed stages. ErrConflict if the token is unknown,
+	// stage to its completed stages, after deleting the sessions expired at
+	// now (releasing their uses). ErrConflict if the token is unknown,
 	// expired or used up (nothing changes); ErrNotFound if the session is
 	// gone or already holds a token.
 	ReserveRegistrationToken(ctx context.Context, id, stage, token string, now int64) error

@@ -352,6 +352,7 @@ func testUIASessions(t *testing.T, s Store) {
 	must(s.CreateRegistrationToken(ctx, store.RegistrationToken{Token: "old", ExpiryTime: int64p(40)}))
 	must(s.CreateUIASession(ctx, store.UIASession{ID: "r1", Purpose: "register", ExpiresTS: 100}, 10))
 	must(s.CreateUIASession(ctx, store.UIASession{ID: "r2", Purpose: "register", ExpiresTS: 300}, 10))
+	must(s.CreateUIASession(ctx, store.UIASession{ID: "r4", Purpose: "register", ExpiresTS: 300}, 10))
 	must(s.ReserveRegistrationToken(ctx, "r1", "m.login.registration_token", "one", 20))
 	if got, _ := s.UIASession(ctx, "r1", 20); got.RegistrationToken != "one" || len(got.Completed) != 1 || got.Completed[0] != "m.login.registration_token" {
 		t.Fatalf("reserving session = %+v", got)
@@ -378,11 +379,17 @@ func testUIASessions(t *testing.T, s Store) {
 	if p, _ := tokenCounts(t, s, "many"); p != 0 {
 		t.Fatalf("reservation for an absent session left pending %d", p)
 	}
-	// Expiry gives the use back: creating a session at 150 deletes r1.
+	// Expiry gives the use back: a reservation at 150 first deletes r1,
+	// whose use r4 then takes.
 	if p, _ := tokenCounts(t, s, "one"); p != 1 {
 		t.Fatalf("pending = %d, want 1", p)
 	}
-	must(s.CreateUIASession(ctx, store.UIASession{ID: "r3", Purpose: "register", ExpiresTS: 400}, 150))
+	must(s.ReserveRegistrationToken(ctx, "r4", "m.login.registration_token", "one", 150))
+	if p, _ := tokenCounts(t, s, "one"); p != 1 {
+		t.Fatalf("pending after r1 expired and r4 reserved = %d, want 1", p)
+	}
+	// Creating a session at 300 deletes r4 (and r2), giving the use back.
+	must(s.CreateUIASession(ctx, store.UIASession{ID: "r3", Purpose: "register", ExpiresTS: 400}, 300))
 	if p, _ := tokenCounts(t, s, "one"); p != 0 {
 		t.Fatalf("pending after expiry = %d, want 0", p)
 	}
@@ -390,7 +397,7 @@ func testUIASessions(t *testing.T, s Store) {
 		t.Fatalf("expired session survived cleanup: %v", err)
 	}
 	// Deleting a session gives its use back too.
-	must(s.ReserveRegistrationToken(ctx, "r3", "m.login.registration_token", "one", 150))
+	must(s.ReserveRegistrationToken(ctx, "r3", "m.login.registration_token", "one", 300))
 	if p, _ := tokenCounts(t, s, "one"); p != 1 {
 		t.Fatalf("pending = %d, want 1", p)
 	}
@@ -398,7 +405,7 @@ func testUIASessions(t *testing.T, s Store) {
 	if p, _ := tokenCounts(t, s, "one"); p != 0 {
 		t.Fatalf("pending after delete = %d, want 0", p)
 	}
-	if _, err := s.UIASession(ctx, "r3", 150); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.UIASession(ctx, "r3", 300); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("deleted session found: %v", err)
 	}
 	must(s.DeleteUIASession(ctx, "r3"))

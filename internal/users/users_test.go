@@ -169,3 +169,33 @@ func TestUIASessionExpires(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkAuthenticate measures what every authenticated request costs the
+// accounts service: one read (the last-seen write is throttled).
+func BenchmarkAuthenticate(b *testing.B) {
+	for _, e := range testdb.Engines(b) {
+		b.Run(e.Name, func(b *testing.B) {
+			ctx := context.Background()
+			dbURL, path := e.New(b)
+			db, err := sqlstore.Open(ctx, sqlstore.Options{URL: dbURL, SQLitePath: path})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			svc := users.New(users.Options{ServerName: "example.org", PasswordHashCost: 4}, db)
+			if _, err := svc.CreateAccount(ctx, "ann", "a long password", false); err != nil {
+				b.Fatal(err)
+			}
+			tok, err := svc.NewSession(ctx, "ann", "DEV", "", "10.0.0.1", false)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := svc.Authenticate(ctx, tok.AccessToken, "10.0.0.1"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
