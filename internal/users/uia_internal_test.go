@@ -55,7 +55,7 @@ func TestValidRegistrationToken(t *testing.T) {
 	for tok, want := range map[string]bool{
 		"fBVFdqVE": true, "a.b_c~d-e": true, "": false, "a b": false, "tøken": false,
 		"x1234567890123456789012345678901234567890123456789012345678901234"[:64]: true,
-		"x1234567890123456789012345678901234567890123456789012345678901234": false,
+		"x1234567890123456789012345678901234567890123456789012345678901234":      false,
 	} {
 		if got := validRegistrationToken(tok); got != want {
 			t.Errorf("validRegistrationToken(%q) = %v, want %v", tok, got, want)
