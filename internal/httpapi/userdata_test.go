@@ -98,3 +98,13 @@ func udJSON(t *testing.T, body string) map[string]any {
 	}
 	return m
 }
+
+// udRestart restarts the server and drops the clients' idle connections to
+// the old process, so that no request is sent on a dead one.
+func udRestart(hs *testserver.Server, users ...udUser) {
+	hs.Restart()
+	http.DefaultClient.CloseIdleConnections()
+	for _, u := range users {
+		u.Client.Client.CloseIdleConnections()
+	}
+}
