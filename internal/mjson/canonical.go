@@ -72,6 +72,7 @@ func Valid(in []byte, strict bool) error {
 const MaxInputSize = 1 << 28
 
 func canonicalize(in []byte, strict bool, dst []byte) ([]byte, error) {
+	// NOTSPEC: the specification sets no size limit; see MaxInputSize.
 	if len(in) > MaxInputSize || len(dst) > 1<<31 {
 		return dst, &SyntaxError{Err: ErrTooLarge, Offset: min(len(in), MaxInputSize)}
 	}
@@ -175,6 +176,7 @@ func (p *parser) literal(word string) error {
 
 func (p *parser) enter() error {
 	p.depth++
+	// NOTSPEC: the specification sets no nesting limit; see MaxDepth.
 	if p.depth > MaxDepth {
 		return p.fail(ErrTooDeep, p.pos, "")
 	}
@@ -305,7 +307,13 @@ func (p *parser) pushMember(m member) {
 }
 
 // sortMembers orders the members of the object opened at out[open] by key
-// code point (byte order of the UTF-8 keys) and rejects duplicates. Members
+// code point (byte order of the UTF-8 keys) and rejects duplicates.
+//
+// NOTSPEC: the specification does not mention duplicate keys (RFC 8259 says
+// names SHOULD be unique). Canonical JSON encodes a value whose "dictionary
+// keys [are] lexicographically sorted"; with duplicates there is no single
+// value to encode (Python keeps the last, gomatrixserverlib emits both), so
+// they are rejected rather than silently choosing one. Members
 // already in order, the common case for canonical input, cost one comparison
 // each and no copying.
 func (p *parser) sortMembers(open int, ms []member) error {
