@@ -54,12 +54,22 @@ type room struct {
 // content (room_version and, before v11, creator are added unless present).
 func newRoom(t testing.TB, v *spec.RoomVersion, extra map[string]any) *room {
 	t.Helper()
+	return newRoomAs(t, v, alice, extra, 0)
+}
+
+// newRoomAs is newRoom with the given creator and seed for the random part
+// of v1/v2 event IDs.
+func newRoomAs(t testing.TB, v *spec.RoomVersion, creator string, extra map[string]any, seedN uint64) *room {
+	t.Helper()
 	var seed [32]byte
 	copy(seed[:], v.ID)
+	for i := range 8 {
+		seed[8+i] = byte(seedN >> (8 * i))
+	}
 	r := &room{t: t, v: v, key: testKey(t), state: StateMap{}, hashes: map[string][]byte{}, rng: rand.NewChaCha8(seed)}
 	content := map[string]any{"room_version": v.ID}
 	if !v.CreatorFromSender {
-		content["creator"] = alice
+		content["creator"] = creator
 	}
 	for k, x := range extra {
 		if x == nil {
@@ -68,10 +78,10 @@ func newRoom(t testing.TB, v *spec.RoomVersion, extra map[string]any) *room {
 			content[k] = x
 		}
 	}
-	b := r.builder(spec.MRoomCreate, strp(""), alice, content)
+	b := r.builder(spec.MRoomCreate, strp(""), creator, content)
 	b.PrevEvents = nil
 	if !v.CreateEventHasNoRoomID {
-		b.RoomID = "!room:example.org"
+		b.RoomID = "!room:" + domainOf(creator)
 	}
 	r.create = r.buildWith(b)
 	r.id = r.create.RoomID()

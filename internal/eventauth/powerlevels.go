@@ -319,19 +319,50 @@ func parseStringLevel(s string) (int64, error) {
 }
 
 // parseFloatLevel applies "m.room.power_levels events accept values as
-// floats" (v1–v5): exponent applied, then truncated at the decimal point.
-// Values beyond a double reject the event. NOTSPEC: values within a double
-// but beyond int64 are rejected too, as they cannot be represented.
+// floats" (v1–v5): "first, exponential notation is applied: 5.114698E4
+// becomes 51146.98; second, the value is truncated at the decimal point".
+// Both steps are done on the decimal text, so the result is exact (a
+// conversion through float64 would round values beyond 2**53). Values
+// outside the range of a double reject the event. NOTSPEC: so do values
+// within a double but beyond int64, which cannot be represented.
 func parseFloatLevel(raw []byte) (int64, error) {
-	f, err := strconv.ParseFloat(string(raw), 64)
-	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+	if _, err := strconv.ParseFloat(string(raw), 64); err != nil {
 		return 0, fmt.Errorf("%s is out of range", raw)
 	}
-	f = math.Trunc(f)
-	if f >= 9.223372036854775807e18 || f < -9.223372036854775808e18 {
+	text := string(raw)
+	neg := strings.HasPrefix(text, "-")
+	text = strings.TrimPrefix(text, "-")
+	mantissa, expText, _ := strings.Cut(strings.ToLower(text), "e")
+	exp := 0
+	if expText != "" {
+		e, err := strconv.Atoi(expText)
+		if err != nil {
+			return 0, fmt.Errorf("%s is out of range", raw)
+		}
+		exp = e
+	}
+	intPart, frac, _ := strings.Cut(mantissa, ".")
+	digits := intPart + frac
+	point := len(intPart) + exp // digits[:point] is the integer part
+	var whole string
+	switch {
+	case point <= 0:
+		whole = "0"
+	case point <= len(digits):
+		whole = digits[:point]
+	case point-len(digits) > 20:
+		return 0, fmt.Errorf("%s is out of range", raw)
+	default:
+		whole = digits + strings.Repeat("0", point-len(digits))
+	}
+	if neg {
+		whole = "-" + whole
+	}
+	n, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil {
 		return 0, fmt.Errorf("%s is out of range", raw)
 	}
-	return int64(f), nil
+	return n, nil
 }
 
 // PowerLevelsFromState returns the power levels in force in state under room
