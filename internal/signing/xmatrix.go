@@ -157,6 +157,16 @@ func authParam(h string) (name, value, rest string, err error) {
 // quotedString parses an RFC 9110 quoted-string at the start of h (a '"') and
 // returns its unescaped content and the rest of h.
 func quotedString(h string) (value, rest string, err error) {
+	// Fast path: no escapes, the value is a substring.
+	for i := 1; i < len(h); i++ {
+		c := h[i]
+		if c == '"' {
+			return h[1:i], h[i+1:], nil
+		}
+		if c == '\\' || !qdtext(c) {
+			break
+		}
+	}
 	var b strings.Builder
 	for i := 1; i < len(h); i++ {
 		c := h[i]
