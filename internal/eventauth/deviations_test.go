@@ -89,8 +89,8 @@ var oracleDeviations = []deviation{
 		},
 	},
 	{
-		name: "third-party invite of a banned user",
-		spec: "invite rule 1.1: \"If target user is banned, reject\"; the oracle does not check",
+		name:  "third-party invite of a banned user",
+		spec:  "invite rule 1.1: \"If target user is banned, reject\"; the oracle does not check",
 		match: func(d *disagreement) bool { return d.ours != nil && d.thirdPartyRule("1.1") },
 	},
 	{
@@ -188,7 +188,9 @@ var oracleDeviations = []deviation{
 		name: "notifications level equal to the sender's",
 		spec: "power levels rule 4 (v6+): \"If the current value is greater than the sender's current power level, " +
 			"reject\"; the oracle rejects when it is equal too",
-		match: func(d *disagreement) bool { return d.ev.Type() == spec.MRoomPowerLevels && d.notificationAtSenderLevel() },
+		match: func(d *disagreement) bool {
+			return d.ev.Type() == spec.MRoomPowerLevels && d.notificationAtSenderLevel()
+		},
 	},
 	{
 		name: "creator other than the create event's sender (v1-v10)",

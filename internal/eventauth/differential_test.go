@@ -25,7 +25,7 @@ import (
 const (
 	diffRooms         = 1500
 	diffSeed          = 1
-	diffCandidatesPer = 4    // candidate events per room
+	diffCandidatesPer = 4 // candidate events per room
 )
 
 // diffUsers are the room's potential members: u0 creates the room.
@@ -575,4 +575,3 @@ func deepCopy(m map[string]any) map[string]any {
 	}
 	return out
 }
-
