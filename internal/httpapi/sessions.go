@@ -76,7 +76,13 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 	}
 	user := req.User
 	if req.Identifier != nil {
-		if req.Identifier.Type != "m.id.user" {
+		switch req.Identifier.Type {
+		case "m.id.user":
+		case "m.id.thirdparty", "m.id.phone":
+			// The spec: an unknown third-party identifier is 403. Myelin binds none.
+			writeError(w, r, a.log, spec.Forbidden("no account has this third-party identifier"))
+			return
+		default:
 			writeError(w, r, a.log, spec.Unknown(http.StatusBadRequest, "unsupported identifier type %q", req.Identifier.Type))
 			return
 		}

@@ -74,6 +74,9 @@ func TestLoginBadInput(t *testing.T) {
 			{"wrong password", `{"type":"m.login.password","user":"alice","password":"nope"}`, 403, "M_FORBIDDEN"},
 			{"unknown user", `{"type":"m.login.password","user":"bob","password":"pw"}`, 403, "M_FORBIDDEN"},
 			{"other server", `{"type":"m.login.password","user":"@alice:elsewhere.org","password":"pw"}`, 403, "M_FORBIDDEN"},
+			{"third-party identifier", `{"type":"m.login.password","identifier":{"type":"m.id.thirdparty","medium":"email","address":"a@b.c"},"password":"pw"}`, 403, "M_FORBIDDEN"},
+			{"unknown identifier type", `{"type":"m.login.password","identifier":{"type":"m.id.magic"},"password":"pw"}`, 400, "M_UNKNOWN"},
+			{"too long device ID", `{"type":"m.login.password","user":"alice","password":"pw","device_id":"` + strings.Repeat("d", 256) + `"}`, 400, "M_INVALID_PARAM"},
 			{"over-size body", `{"type":"m.login.password","pad":"` + strings.Repeat("a", 2<<20) + `"}`, 413, "M_TOO_LARGE"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
