@@ -47,6 +47,7 @@ type Services struct {
 	PushRules   PushRules
 	Presence    Presence
 	Filters     Filters
+	Rooms       Rooms
 }
 
 // New builds the API over its services.

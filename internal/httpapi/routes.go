@@ -13,6 +13,9 @@ func (a *API) routes() []route {
 		a.presenceRoutes(),
 		a.filterRoutes(),
 		a.accountRoutes(),
+		a.roomRoutes(),
+		a.membershipRoutes(),
+		a.roomAliasRoutes(),
 	} {
 		all = append(all, group...)
 	}

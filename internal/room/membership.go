@@ -371,11 +371,12 @@ func (e *Engine) JoinedRooms(ctx context.Context, user spec.UserID) ([]string, e
 	return out, nil
 }
 
-// UpdateMemberProfiles sends a new join event with the given display name
-// and avatar URL ("" for none) to every room user is joined to, as a
-// profile change requires. Rooms where the event is rejected are skipped;
+// ProfileChanged sends a new join event with the given display name and
+// avatar URL ("" for none) to every room user is joined to, as a profile
+// change requires ("Events on Change of Profile Information"); it is the
+// profile service's hook. Rooms where the event is rejected are skipped;
 // the first storage error is returned after trying every room.
-func (e *Engine) UpdateMemberProfiles(ctx context.Context, user spec.UserID, displayName, avatarURL string) error {
+func (e *Engine) ProfileChanged(ctx context.Context, user spec.UserID, displayName, avatarURL string) error {
 	rooms, err := e.JoinedRooms(ctx, user)
 	if err != nil {
 		return err

@@ -22,7 +22,9 @@ import (
 	"myelin/internal/httpapi"
 	"myelin/internal/presence"
 	"myelin/internal/profile"
+	"myelin/internal/notify"
 	"myelin/internal/push"
+	"myelin/internal/room"
 	"myelin/internal/signing"
 	"myelin/internal/spec"
 	"myelin/internal/sqlstore"
@@ -47,6 +49,10 @@ type Server struct {
 	PushRules   *push.Service
 	Presence    *presence.Service
 	Filters     *filter.Service
+
+	// Notifier wakes readers of the streams; Rooms is the room engine.
+	Notifier *notify.Notifier
+	Rooms    *room.Engine
 }
 
 // New opens the store (creating the data directory and signing key on first
@@ -66,8 +72,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	s := &Server{cfg: cfg, log: log, db: db, key: key}
 	s.Users = users.New(UsersOptions(cfg, log), db)
 	serverName := spec.ServerName(cfg.ServerName)
-	// Profile hooks: the room engine will send m.room.member updates.
-	s.Profiles = profile.New(profile.Options{ServerName: serverName, Logger: log}, db)
+	s.Notifier = notify.New()
+	s.Rooms = room.New(room.Options{
+		ServerName: serverName, Key: key, EncryptionDefault: cfg.Encryption.Default, Profiles: db, Logger: log,
+	}, db, s.Notifier)
+	// Profile hooks: the room engine sends the m.room.member updates.
+	s.Profiles = profile.New(profile.Options{ServerName: serverName, Logger: log, Hooks: []profile.Hook{s.Rooms}}, db)
 	s.PushRules = push.New(db)
 	s.AccountData = accountdata.New(db, s.PushRules)
 	s.Presence = presence.New(presence.Options{ServerName: serverName}, db)
@@ -85,6 +95,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		PushRules:   s.PushRules,
 		Presence:    s.Presence,
 		Filters:     s.Filters,
+		Rooms:       s.Rooms,
 	})
 	return s, nil
 }

@@ -1,0 +1,697 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
+
+	"myelin/internal/spec"
+	"myelin/internal/testkit/testdb"
+	"myelin/internal/testkit/testserver"
+)
+
+// rmUser is a logged-in test user.
+type rmUser struct {
+	*mautrix.Client
+	token string
+}
+
+// rmLogin creates an account (if needed) and logs in on a new device.
+func rmLogin(t *testing.T, hs *testserver.Server, name string) rmUser {
+	t.Helper()
+	ctx := context.Background()
+	hs.Srv.Users.CreateAccount(ctx, name, "password", false)
+	cli, err := mautrix.NewClient(hs.URL, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := cli.Login(ctx, &mautrix.ReqLogin{
+		Type:             mautrix.AuthTypePassword,
+		Identifier:       mautrix.UserIdentifier{Type: mautrix.IdentifierTypeUser, User: name},
+		Password:         "password",
+		StoreCredentials: true,
+	})
+	if err != nil {
+		t.Fatalf("login %s: %v", name, err)
+	}
+	return rmUser{cli, resp.AccessToken}
+}
+
+// rmReply is a raw response.
+type rmReply struct {
+	status int
+	raw    string
+}
+
+func (r rmReply) errcode() string {
+	var b struct {
+		Errcode string `json:"errcode"`
+	}
+	json.Unmarshal([]byte(r.raw), &b)
+	return b.Errcode
+}
+
+func (r rmReply) field(key string) string {
+	var b map[string]any
+	json.Unmarshal([]byte(r.raw), &b)
+	s, _ := b[key].(string)
+	return s
+}
+
+// rmCall makes a raw request; body is sent as is.
+func rmCall(t *testing.T, hs *testserver.Server, token, method, path, body string) rmReply {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, hs.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return rmReply{resp.StatusCode, string(data)}
+}
+
+func rmExpect(t *testing.T, r rmReply, status int, errcode string) {
+	t.Helper()
+	if r.status != status || r.errcode() != errcode {
+		t.Fatalf("got %d %s, want %d %q", r.status, r.raw, status, errcode)
+	}
+}
+
+// rmRestart restarts the server and drops the clients' idle connections to
+// the old one (a reused dead connection fails a non-idempotent request).
+func rmRestart(hs *testserver.Server) {
+	hs.Restart()
+	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+}
+
+func mustNot(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rmHTTPError returns the Matrix errcode and status of a mautrix error.
+func rmHTTPError(err error) (int, string) {
+	var he mautrix.HTTPError
+	if errors.As(err, &he) && he.RespError != nil {
+		return he.Response.StatusCode, he.RespError.ErrCode
+	}
+	return 0, ""
+}
+
+func expectMatrixError(t *testing.T, err error, status int, errcode string) {
+	t.Helper()
+	if st, code := rmHTTPError(err); st != status || code != errcode {
+		t.Fatalf("error = %v, want %d %s", err, status, errcode)
+	}
+}
+
+// TestRoomsEveryVersion creates a room of every room version, sends, joins
+// and reads, with two users, on both engines.
+func TestRoomsEveryVersion(t *testing.T) {
+	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
+		ctx := context.Background()
+		hs := testserver.Start(t, e)
+		alice, bob := rmLogin(t, hs, "alice"), rmLogin(t, hs, "bob")
+		for _, v := range spec.RoomVersions() {
+			t.Run("v"+v.ID, func(t *testing.T) {
+				resp, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{
+					Preset: "public_chat", Name: "room " + v.ID, Topic: "about " + v.ID, RoomVersion: id.RoomVersion(v.ID),
+				})
+				mustNot(t, err)
+				roomID := resp.RoomID
+				var create event.CreateEventContent
+				mustNot(t, alice.StateEvent(ctx, roomID, event.StateCreate, "", &create))
+				if string(create.RoomVersion) != v.ID {
+					t.Fatalf("create room_version = %q", create.RoomVersion)
+				}
+				msg, err := alice.SendMessageEvent(ctx, roomID, event.EventMessage, map[string]any{"msgtype": "m.text", "body": "hello " + v.ID})
+				mustNot(t, err)
+				_, err = bob.JoinRoom(ctx, roomID.String(), nil)
+				mustNot(t, err)
+				reply, err := bob.SendMessageEvent(ctx, roomID, event.EventMessage, map[string]any{"msgtype": "m.text", "body": "hi"})
+				mustNot(t, err)
+				for _, u := range []rmUser{alice, bob} {
+					for _, eid := range []id.EventID{msg.EventID, reply.EventID} {
+						ev, err := u.GetEvent(ctx, roomID, eid)
+						mustNot(t, err)
+						if ev.ID != eid || ev.RoomID != roomID || ev.Type != event.EventMessage {
+							t.Fatalf("GetEvent = %+v", ev)
+						}
+					}
+				}
+				state, err := bob.State(ctx, roomID)
+				mustNot(t, err)
+				if state[event.StateMember][bob.UserID.String()] == nil || state[event.StateRoomName][""] == nil || state[event.StateTopic][""] == nil {
+					t.Fatalf("state lacks bob's member, name or topic: %v", state)
+				}
+				var name event.RoomNameEventContent
+				mustNot(t, bob.StateEvent(ctx, roomID, event.StateRoomName, "", &name))
+				if name.Name != "room "+v.ID {
+					t.Fatalf("name = %q", name.Name)
+				}
+				var pl event.PowerLevelsEventContent
+				mustNot(t, alice.StateEvent(ctx, roomID, event.StatePowerLevels, "", &pl))
+				_, creatorListed := pl.Users[alice.UserID]
+				if v.PrivilegedCreators {
+					if creatorListed || pl.Events["m.room.tombstone"] != 150 {
+						t.Fatalf("v12 power levels: users %v, events %v: creator listed or tombstone not 150", pl.Users, pl.Events)
+					}
+				} else if pl.Users[alice.UserID] != 100 {
+					t.Fatalf("power levels users = %v, want the creator at 100", pl.Users)
+				}
+				members, err := alice.Members(ctx, roomID)
+				mustNot(t, err)
+				if len(members.Chunk) != 2 {
+					t.Fatalf("members = %d, want 2", len(members.Chunk))
+				}
+				joined, err := bob.JoinedMembers(ctx, roomID)
+				mustNot(t, err)
+				if len(joined.Joined) != 2 {
+					t.Fatalf("joined_members = %v", joined.Joined)
+				}
+			})
+		}
+		rooms, err := bob.JoinedRooms(ctx)
+		mustNot(t, err)
+		if len(rooms.JoinedRooms) != len(spec.RoomVersions()) {
+			t.Fatalf("bob's joined rooms = %d, want %d", len(rooms.JoinedRooms), len(spec.RoomVersions()))
+		}
+	})
+}
+
+// TestRoomsTransactionIDs checks that a retried send returns the first
+// event, also across a restart, scoped to the device.
+func TestRoomsTransactionIDs(t *testing.T) {
+	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
+		ctx := context.Background()
+		hs := testserver.Start(t, e)
+		alice := rmLogin(t, hs, "alice")
+		resp, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{})
+		mustNot(t, err)
+		roomID := resp.RoomID
+		content := map[string]any{"msgtype": "m.text", "body": "once"}
+		first, err := alice.SendMessageEvent(ctx, roomID, event.EventMessage, content, mautrix.ReqSendEvent{TransactionID: "txn1"})
+		mustNot(t, err)
+		again, err := alice.SendMessageEvent(ctx, roomID, event.EventMessage, map[string]any{"body": "other body"}, mautrix.ReqSendEvent{TransactionID: "txn1"})
+		mustNot(t, err)
+		if again.EventID != first.EventID {
+			t.Fatalf("retry gave %s, want %s", again.EventID, first.EventID)
+		}
+		// Another event type is another path: a new event.
+		other, err := alice.SendMessageEvent(ctx, roomID, event.NewEventType("m.custom"), content, mautrix.ReqSendEvent{TransactionID: "txn1"})
+		mustNot(t, err)
+		if other.EventID == first.EventID {
+			t.Fatal("the same txn ID on another path returned the same event")
+		}
+		// Another device: a new event.
+		alice2 := rmLogin(t, hs, "alice")
+		second, err := alice2.SendMessageEvent(ctx, roomID, event.EventMessage, content, mautrix.ReqSendEvent{TransactionID: "txn1"})
+		mustNot(t, err)
+		if second.EventID == first.EventID {
+			t.Fatal("another device's txn1 returned the first device's event")
+		}
+		// transaction_id is shown to the sending device only.
+		ev, err := alice.GetEvent(ctx, roomID, first.EventID)
+		mustNot(t, err)
+		if ev.Unsigned.TransactionID != "txn1" {
+			t.Fatalf("unsigned.transaction_id = %q for the sending device", ev.Unsigned.TransactionID)
+		}
+		ev, err = alice2.GetEvent(ctx, roomID, first.EventID)
+		mustNot(t, err)
+		if ev.Unsigned.TransactionID != "" {
+			t.Fatalf("unsigned.transaction_id = %q shown to another device", ev.Unsigned.TransactionID)
+		}
+		redaction, err := alice.RedactEvent(ctx, roomID, second.EventID, mautrix.ReqRedact{TxnID: "r1"})
+		mustNot(t, err)
+
+		rmRestart(hs)
+		again, err = alice.SendMessageEvent(ctx, roomID, event.EventMessage, content, mautrix.ReqSendEvent{TransactionID: "txn1"})
+		mustNot(t, err)
+		if again.EventID != first.EventID {
+			t.Fatalf("retry after restart gave %s, want %s", again.EventID, first.EventID)
+		}
+		redactAgain, err := alice.RedactEvent(ctx, roomID, second.EventID, mautrix.ReqRedact{TxnID: "r1"})
+		mustNot(t, err)
+		if redactAgain.EventID != redaction.EventID {
+			t.Fatalf("redaction retry after restart gave %s, want %s", redactAgain.EventID, redaction.EventID)
+		}
+	})
+}
+
+// TestRoomsRestart sends events, restarts the server, and finds every
+// acknowledged event, the state, and a room that still accepts events.
+func TestRoomsRestart(t *testing.T) {
+	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
+		ctx := context.Background()
+		hs := testserver.Start(t, e)
+		alice, bob := rmLogin(t, hs, "alice"), rmLogin(t, hs, "bob")
+		resp, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "public_chat", RoomAliasName: "kept"})
+		mustNot(t, err)
+		roomID := resp.RoomID
+		_, err = bob.JoinRoom(ctx, "#kept:localhost", nil)
+		mustNot(t, err)
+		var sent []id.EventID
+		for i := 0; i < 20; i++ {
+			u := alice
+			if i%2 == 1 {
+				u = bob
+			}
+			r, err := u.SendMessageEvent(ctx, roomID, event.EventMessage, map[string]any{"msgtype": "m.text", "body": fmt.Sprint(i)})
+			mustNot(t, err)
+			sent = append(sent, r.EventID)
+		}
+		topic, err := alice.SendStateEvent(ctx, roomID, event.StateTopic, "", map[string]any{"topic": "before restart"})
+		mustNot(t, err)
+		sent = append(sent, topic.EventID)
+
+		rmRestart(hs)
+		for _, eid := range sent {
+			if _, err := bob.GetEvent(ctx, roomID, eid); err != nil {
+				t.Fatalf("event %s lost across the restart: %v", eid, err)
+			}
+		}
+		var tc event.TopicEventContent
+		mustNot(t, bob.StateEvent(ctx, roomID, event.StateTopic, "", &tc))
+		if tc.Topic != "before restart" {
+			t.Fatalf("topic after restart = %q", tc.Topic)
+		}
+		after, err := alice.SendMessageEvent(ctx, roomID, event.EventMessage, map[string]any{"msgtype": "m.text", "body": "after"})
+		mustNot(t, err)
+		ev, err := bob.GetEvent(ctx, roomID, after.EventID)
+		mustNot(t, err)
+		if ev.Unsigned.PrevContent != nil {
+			t.Fatal("a message has prev_content")
+		}
+		alias, err := bob.ResolveAlias(ctx, "#kept:localhost")
+		mustNot(t, err)
+		if alias.RoomID != roomID {
+			t.Fatalf("alias resolves to %s", alias.RoomID)
+		}
+	})
+}
+
+// TestRoomsMembership walks the membership endpoints.
+func TestRoomsMembership(t *testing.T) {
+	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
+		ctx := context.Background()
+		hs := testserver.Start(t, e)
+		alice, bob, carol := rmLogin(t, hs, "alice"), rmLogin(t, hs, "bob"), rmLogin(t, hs, "carol")
+		resp, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{bob.UserID}, IsDirect: true})
+		mustNot(t, err)
+		roomID := resp.RoomID
+
+		// An invite-only room: carol cannot join; bob, invited, can.
+		_, err = carol.JoinRoom(ctx, roomID.String(), nil)
+		expectMatrixError(t, err, 403, "M_FORBIDDEN")
+		var inv event.MemberEventContent
+		mustNot(t, alice.StateEvent(ctx, roomID, event.StateMember, bob.UserID.String(), &inv))
+		if inv.Membership != event.MembershipInvite || !inv.IsDirect {
+			t.Fatalf("bob's invite = %+v", inv)
+		}
+		_, err = bob.JoinRoomByID(ctx, roomID)
+		mustNot(t, err)
+		// Joining again changes nothing; inviting a member is refused.
+		_, err = bob.JoinRoomByID(ctx, roomID)
+		mustNot(t, err)
+		_, err = alice.InviteUser(ctx, roomID, &mautrix.ReqInviteUser{UserID: bob.UserID})
+		expectMatrixError(t, err, 403, "M_FORBIDDEN")
+		// bob (power 0) cannot kick alice.
+		_, err = bob.KickUser(ctx, roomID, &mautrix.ReqKickUser{UserID: alice.UserID})
+		expectMatrixError(t, err, 403, "M_FORBIDDEN")
+
+		_, err = alice.InviteUser(ctx, roomID, &mautrix.ReqInviteUser{UserID: carol.UserID, Reason: "welcome"})
+		mustNot(t, err)
+		_, err = alice.InviteUser(ctx, roomID, &mautrix.ReqInviteUser{UserID: carol.UserID})
+		mustNot(t, err) // already invited: 200
+		_, err = carol.JoinRoomByID(ctx, roomID)
+		mustNot(t, err)
+		joined, err := alice.JoinedMembers(ctx, roomID)
+		mustNot(t, err)
+		if len(joined.Joined) != 3 {
+			t.Fatalf("joined members = %v", joined.Joined)
+		}
+		_, err = alice.KickUser(ctx, roomID, &mautrix.ReqKickUser{UserID: carol.UserID, Reason: "bye"})
+		mustNot(t, err)
+		_, err = alice.KickUser(ctx, roomID, &mautrix.ReqKickUser{UserID: carol.UserID})
+		expectMatrixError(t, err, 403, "M_FORBIDDEN") // not in the room any more
+		// carol, kicked, still sees the state up to her kick.
+		state, err := carol.State(ctx, roomID)
+		mustNot(t, err)
+		if m := state[event.StateMember][carol.UserID.String()]; m == nil || m.Content.AsMember().Membership != event.MembershipLeave {
+			t.Fatalf("carol's view of her membership: %+v", m)
+		}
+		_, err = alice.BanUser(ctx, roomID, &mautrix.ReqBanUser{UserID: carol.UserID, Reason: "spam"})
+		mustNot(t, err)
+		_, err = alice.InviteUser(ctx, roomID, &mautrix.ReqInviteUser{UserID: carol.UserID})
+		expectMatrixError(t, err, 403, "M_FORBIDDEN")
+		_, err = alice.UnbanUser(ctx, roomID, &mautrix.ReqUnbanUser{UserID: carol.UserID})
+		mustNot(t, err)
+		_, err = alice.UnbanUser(ctx, roomID, &mautrix.ReqUnbanUser{UserID: carol.UserID})
+		expectMatrixError(t, err, 403, "M_FORBIDDEN") // not banned
+
+		// Members with filters.
+		mem, err := alice.Members(ctx, roomID, mautrix.ReqMembers{Membership: event.MembershipJoin})
+		mustNot(t, err)
+		if len(mem.Chunk) != 2 {
+			t.Fatalf("joined members via /members = %d", len(mem.Chunk))
+		}
+		mem, err = alice.Members(ctx, roomID, mautrix.ReqMembers{NotMembership: event.MembershipJoin})
+		mustNot(t, err)
+		if len(mem.Chunk) != 1 || mem.Chunk[0].GetStateKey() != carol.UserID.String() {
+			t.Fatalf("non-joined members = %+v", mem.Chunk)
+		}
+
+		// Forget: refused while joined, accepted after leaving.
+		_, err = bob.ForgetRoom(ctx, roomID)
+		expectMatrixError(t, err, 400, "M_UNKNOWN")
+		_, err = bob.LeaveRoom(ctx, roomID)
+		mustNot(t, err)
+		_, err = bob.LeaveRoom(ctx, roomID)
+		mustNot(t, err) // leaving again: no change
+		rooms, err := bob.JoinedRooms(ctx)
+		mustNot(t, err)
+		if len(rooms.JoinedRooms) != 0 {
+			t.Fatalf("bob's joined rooms after leaving = %v", rooms.JoinedRooms)
+		}
+		_, err = bob.State(ctx, roomID)
+		mustNot(t, err) // a former member reads the state when he left
+		_, err = bob.ForgetRoom(ctx, roomID)
+		mustNot(t, err)
+		_, err = bob.State(ctx, roomID)
+		expectMatrixError(t, err, 403, "M_FORBIDDEN")
+
+		// Knocking, in a room version that has it.
+		kr, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{RoomVersion: "10", InitialState: []*event.Event{{
+			Type: event.StateJoinRules, StateKey: ptr(""), Content: event.Content{Raw: map[string]any{"join_rule": "knock"}},
+		}}})
+		mustNot(t, err)
+		_, err = carol.KnockRoom(ctx, kr.RoomID.String(), &mautrix.ReqKnockRoom{Reason: "let me in"})
+		mustNot(t, err)
+		mem, err = alice.Members(ctx, kr.RoomID, mautrix.ReqMembers{Membership: event.MembershipKnock})
+		mustNot(t, err)
+		if len(mem.Chunk) != 1 {
+			t.Fatalf("knocking members = %d", len(mem.Chunk))
+		}
+		_, err = alice.InviteUser(ctx, kr.RoomID, &mautrix.ReqInviteUser{UserID: carol.UserID})
+		mustNot(t, err)
+		_, err = carol.JoinRoomByID(ctx, kr.RoomID)
+		mustNot(t, err)
+		// Knocking on an unknown room: 404.
+		_, err = carol.KnockRoom(ctx, "!nowhere:localhost", nil)
+		expectMatrixError(t, err, 404, "M_NOT_FOUND")
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestRoomsRedaction checks redactions through both endpoints and what
+// readers see of a redacted event.
+func TestRoomsRedaction(t *testing.T) {
+	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
+		ctx := context.Background()
+		hs := testserver.Start(t, e)
+		alice, bob := rmLogin(t, hs, "alice"), rmLogin(t, hs, "bob")
+		for _, version := range []string{"10", "11", "12"} {
+			resp, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "public_chat", RoomVersion: id.RoomVersion(version)})
+			mustNot(t, err)
+			roomID := resp.RoomID
+			_, err = bob.JoinRoomByID(ctx, roomID)
+			mustNot(t, err)
+			msg, err := alice.SendMessageEvent(ctx, roomID, event.EventMessage, map[string]any{"msgtype": "m.text", "body": "secret"})
+			mustNot(t, err)
+			// bob may not redact alice's event.
+			_, err = bob.RedactEvent(ctx, roomID, msg.EventID)
+			expectMatrixError(t, err, 403, "M_FORBIDDEN")
+			red, err := alice.RedactEvent(ctx, roomID, msg.EventID, mautrix.ReqRedact{Reason: "oops"})
+			mustNot(t, err)
+			ev, err := bob.GetEvent(ctx, roomID, msg.EventID)
+			mustNot(t, err)
+			if len(ev.Content.Raw) != 0 || ev.Unsigned.RedactedBecause == nil || ev.Unsigned.RedactedBecause.ID != red.EventID {
+				t.Fatalf("v%s: redacted event = content %v, redacted_because %+v", version, ev.Content.Raw, ev.Unsigned.RedactedBecause)
+			}
+			rev, err := bob.GetEvent(ctx, roomID, red.EventID)
+			mustNot(t, err)
+			if rev.Redacts != msg.EventID {
+				t.Fatalf("v%s: redaction's top-level redacts = %q", version, rev.Redacts)
+			}
+			// bob redacts his own event through the send endpoint.
+			own, err := bob.SendMessageEvent(ctx, roomID, event.EventMessage, map[string]any{"msgtype": "m.text", "body": "mine"})
+			mustNot(t, err)
+			_, err = bob.SendMessageEvent(ctx, roomID, event.EventRedaction, map[string]any{"redacts": own.EventID})
+			mustNot(t, err)
+			ev, err = alice.GetEvent(ctx, roomID, own.EventID)
+			mustNot(t, err)
+			if len(ev.Content.Raw) != 0 {
+				t.Fatalf("v%s: redaction through /send did not redact: %v", version, ev.Content.Raw)
+			}
+			// An unknown event cannot be redacted.
+			_, err = alice.RedactEvent(ctx, roomID, "$unknown")
+			expectMatrixError(t, err, 404, "M_NOT_FOUND")
+		}
+	})
+}
+
+// TestRoomsHistoryVisibility checks /event and /state against membership
+// and history visibility.
+func TestRoomsHistoryVisibility(t *testing.T) {
+	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
+		ctx := context.Background()
+		hs := testserver.Start(t, e)
+		alice, bob, eve := rmLogin(t, hs, "alice"), rmLogin(t, hs, "bob"), rmLogin(t, hs, "eve")
+		resp, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "public_chat", InitialState: []*event.Event{{
+			Type: event.StateHistoryVisibility, StateKey: ptr(""), Content: event.Content{Raw: map[string]any{"history_visibility": "joined"}},
+		}}})
+		mustNot(t, err)
+		roomID := resp.RoomID
+		before, err := alice.SendMessageEvent(ctx, roomID, event.EventMessage, map[string]any{"body": "before bob"})
+		mustNot(t, err)
+		// Non-members: 403 on state, 404 on events.
+		_, err = eve.State(ctx, roomID)
+		expectMatrixError(t, err, 403, "M_FORBIDDEN")
+		_, err = eve.GetEvent(ctx, roomID, before.EventID)
+		expectMatrixError(t, err, 404, "M_NOT_FOUND")
+		_, err = eve.JoinedMembers(ctx, roomID)
+		expectMatrixError(t, err, 403, "M_FORBIDDEN")
+
+		_, err = bob.JoinRoomByID(ctx, roomID)
+		mustNot(t, err)
+		_, err = bob.GetEvent(ctx, roomID, before.EventID)
+		expectMatrixError(t, err, 404, "M_NOT_FOUND") // joined visibility: not before his join
+		during, err := alice.SendMessageEvent(ctx, roomID, event.EventMessage, map[string]any{"body": "with bob"})
+		mustNot(t, err)
+		_, err = bob.GetEvent(ctx, roomID, during.EventID)
+		mustNot(t, err)
+		_, err = bob.LeaveRoom(ctx, roomID)
+		mustNot(t, err)
+		after, err := alice.SendMessageEvent(ctx, roomID, event.EventMessage, map[string]any{"body": "after bob"})
+		mustNot(t, err)
+		_, err = bob.GetEvent(ctx, roomID, during.EventID)
+		mustNot(t, err) // seen while joined: still visible
+		_, err = bob.GetEvent(ctx, roomID, after.EventID)
+		expectMatrixError(t, err, 404, "M_NOT_FOUND")
+
+		// shared: a later join shows earlier events.
+		_, err = alice.SendStateEvent(ctx, roomID, event.StateHistoryVisibility, "", map[string]any{"history_visibility": "shared"})
+		mustNot(t, err)
+		shared, err := alice.SendMessageEvent(ctx, roomID, event.EventMessage, map[string]any{"body": "shared"})
+		mustNot(t, err)
+		_, err = eve.GetEvent(ctx, roomID, shared.EventID)
+		expectMatrixError(t, err, 404, "M_NOT_FOUND")
+		_, err = eve.JoinRoomByID(ctx, roomID)
+		mustNot(t, err)
+		_, err = eve.GetEvent(ctx, roomID, shared.EventID)
+		mustNot(t, err)
+
+		// world_readable: anyone reads.
+		_, err = alice.SendStateEvent(ctx, roomID, event.StateHistoryVisibility, "", map[string]any{"history_visibility": "world_readable"})
+		mustNot(t, err)
+		open, err := alice.SendMessageEvent(ctx, roomID, event.EventMessage, map[string]any{"body": "open"})
+		mustNot(t, err)
+		carol := rmLogin(t, hs, "carol")
+		_, err = carol.GetEvent(ctx, roomID, open.EventID)
+		mustNot(t, err)
+		_, err = carol.State(ctx, roomID)
+		mustNot(t, err)
+		_, err = carol.GetEvent(ctx, roomID, shared.EventID)
+		expectMatrixError(t, err, 404, "M_NOT_FOUND")
+		aliases, err := carol.GetAliases(ctx, roomID)
+		mustNot(t, err)
+		if len(aliases.Aliases) != 0 {
+			t.Fatalf("aliases = %v", aliases.Aliases)
+		}
+	})
+}
+
+// TestRoomsAliases covers createRoom's alias and the directory endpoints.
+func TestRoomsAliases(t *testing.T) {
+	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
+		ctx := context.Background()
+		hs := testserver.Start(t, e)
+		alice, bob := rmLogin(t, hs, "alice"), rmLogin(t, hs, "bob")
+		resp, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "public_chat", RoomAliasName: "town"})
+		mustNot(t, err)
+		roomID := resp.RoomID
+		var ca event.CanonicalAliasEventContent
+		mustNot(t, alice.StateEvent(ctx, roomID, event.StateCanonicalAlias, "", &ca))
+		if ca.Alias != "#town:localhost" {
+			t.Fatalf("canonical alias = %q", ca.Alias)
+		}
+		_, err = bob.CreateRoom(ctx, &mautrix.ReqCreateRoom{RoomAliasName: "town"})
+		expectMatrixError(t, err, 400, "M_ROOM_IN_USE")
+
+		_, err = bob.CreateAlias(ctx, "#bobs:localhost", roomID)
+		expectMatrixError(t, err, 403, "M_FORBIDDEN") // not in the room
+		_, err = bob.JoinRoom(ctx, "#town:localhost", nil)
+		mustNot(t, err)
+		_, err = bob.CreateAlias(ctx, "#bobs:localhost", roomID)
+		mustNot(t, err)
+		_, err = bob.CreateAlias(ctx, "#bobs:localhost", roomID)
+		expectMatrixError(t, err, 409, "M_UNKNOWN")
+		_, err = bob.CreateAlias(ctx, "#ünïcödé:localhost", roomID)
+		mustNot(t, err)
+		list, err := alice.GetAliases(ctx, roomID)
+		mustNot(t, err)
+		if len(list.Aliases) != 3 {
+			t.Fatalf("aliases = %v", list.Aliases)
+		}
+		res, err := alice.ResolveAlias(ctx, "#ünïcödé:localhost")
+		mustNot(t, err)
+		if res.RoomID != roomID || len(res.Servers) != 1 || res.Servers[0] != "localhost" {
+			t.Fatalf("resolve = %+v", res)
+		}
+		// Only its creator or the powerful may delete an alias.
+		_, err = bob.DeleteAlias(ctx, "#town:localhost")
+		expectMatrixError(t, err, 403, "M_FORBIDDEN")
+		_, err = alice.DeleteAlias(ctx, "#bobs:localhost")
+		mustNot(t, err)
+		_, err = alice.DeleteAlias(ctx, "#bobs:localhost")
+		expectMatrixError(t, err, 404, "M_NOT_FOUND")
+		// Deleting the canonical alias removes it from the state event.
+		_, err = alice.DeleteAlias(ctx, "#town:localhost")
+		mustNot(t, err)
+		ca = event.CanonicalAliasEventContent{}
+		mustNot(t, alice.StateEvent(ctx, roomID, event.StateCanonicalAlias, "", &ca))
+		if ca.Alias != "" {
+			t.Fatalf("canonical alias after deletion = %q", ca.Alias)
+		}
+		// The canonical alias must point here.
+		other, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{RoomAliasName: "elsewhere"})
+		mustNot(t, err)
+		_ = other
+		_, err = alice.SendStateEvent(ctx, roomID, event.StateCanonicalAlias, "", map[string]any{"alias": "#elsewhere:localhost"})
+		expectMatrixError(t, err, 400, "M_BAD_ALIAS")
+		_, err = alice.SendStateEvent(ctx, roomID, event.StateCanonicalAlias, "", map[string]any{"alias": "not an alias"})
+		expectMatrixError(t, err, 400, "M_INVALID_PARAM")
+		_, err = alice.SendStateEvent(ctx, roomID, event.StateCanonicalAlias, "", map[string]any{"alias": "#ünïcödé:localhost"})
+		mustNot(t, err)
+	})
+}
+
+// TestRoomsUpgrade upgrades a room and checks both rooms.
+func TestRoomsUpgrade(t *testing.T) {
+	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
+		ctx := context.Background()
+		hs := testserver.Start(t, e)
+		alice, bob := rmLogin(t, hs, "alice"), rmLogin(t, hs, "bob")
+		resp, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "public_chat", RoomVersion: "10", Name: "old", RoomAliasName: "up"})
+		mustNot(t, err)
+		oldID := resp.RoomID
+		_, err = bob.JoinRoomByID(ctx, oldID)
+		mustNot(t, err)
+		r := rmCall(t, hs, bob.token, "POST", "/_matrix/client/v3/rooms/"+url.PathEscape(oldID.String())+"/upgrade", `{"new_version":"12"}`)
+		rmExpect(t, r, 403, "M_FORBIDDEN")
+		r = rmCall(t, hs, alice.token, "POST", "/_matrix/client/v3/rooms/"+url.PathEscape(oldID.String())+"/upgrade", `{"new_version":"99"}`)
+		rmExpect(t, r, 400, "M_UNSUPPORTED_ROOM_VERSION")
+		r = rmCall(t, hs, alice.token, "POST", "/_matrix/client/v3/rooms/"+url.PathEscape(oldID.String())+"/upgrade", `{"new_version":"12"}`)
+		rmExpect(t, r, 200, "")
+		newID := id.RoomID(r.field("replacement_room"))
+		var tomb event.TombstoneEventContent
+		mustNot(t, bob.StateEvent(ctx, oldID, event.StateTombstone, "", &tomb))
+		if tomb.ReplacementRoom != newID {
+			t.Fatalf("tombstone = %+v", tomb)
+		}
+		var create event.CreateEventContent
+		mustNot(t, alice.StateEvent(ctx, newID, event.StateCreate, "", &create))
+		if create.Predecessor == nil || create.Predecessor.RoomID != oldID || create.RoomVersion != "12" {
+			t.Fatalf("new create = %+v", create)
+		}
+		var name event.RoomNameEventContent
+		mustNot(t, alice.StateEvent(ctx, newID, event.StateRoomName, "", &name))
+		if name.Name != "old" {
+			t.Fatalf("name not copied: %q", name.Name)
+		}
+		var pl event.PowerLevelsEventContent
+		mustNot(t, alice.StateEvent(ctx, newID, event.StatePowerLevels, "", &pl))
+		if _, listed := pl.Users[alice.UserID]; listed {
+			t.Fatalf("the v12 creator is in users: %v", pl.Users)
+		}
+		alias, err := bob.ResolveAlias(ctx, "#up:localhost")
+		mustNot(t, err)
+		if alias.RoomID != newID {
+			t.Fatalf("alias points to %s, want the new room", alias.RoomID)
+		}
+		// bob can no longer speak in the old room, and joins the new one.
+		_, err = bob.SendMessageEvent(ctx, oldID, event.EventMessage, map[string]any{"body": "hello?"})
+		expectMatrixError(t, err, 403, "M_FORBIDDEN")
+		_, err = bob.JoinRoomByID(ctx, newID)
+		mustNot(t, err)
+	})
+}
+
+// TestRoomsEncryptionDefault checks encryption.default and that an
+// encrypted room's algorithm cannot change.
+func TestRoomsEncryptionDefault(t *testing.T) {
+	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
+		ctx := context.Background()
+		hs := testserver.Start(t, e)
+		alice := rmLogin(t, hs, "alice")
+		private, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat"})
+		mustNot(t, err)
+		var enc event.EncryptionEventContent
+		mustNot(t, alice.StateEvent(ctx, private.RoomID, event.StateEncryption, "", &enc))
+		if enc.Algorithm != "m.megolm.v1.aes-sha2" {
+			t.Fatalf("algorithm = %q", enc.Algorithm)
+		}
+		public, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "public_chat"})
+		mustNot(t, err)
+		err = alice.StateEvent(ctx, public.RoomID, event.StateEncryption, "", &enc)
+		expectMatrixError(t, err, 404, "M_NOT_FOUND")
+		_, err = alice.SendStateEvent(ctx, private.RoomID, event.StateEncryption, "", map[string]any{"algorithm": "none"})
+		expectMatrixError(t, err, 403, "M_FORBIDDEN")
+		_, err = alice.SendStateEvent(ctx, private.RoomID, event.StateEncryption, "", map[string]any{})
+		expectMatrixError(t, err, 403, "M_FORBIDDEN")
+		// Same algorithm, new rotation settings: allowed.
+		_, err = alice.SendStateEvent(ctx, private.RoomID, event.StateEncryption, "", map[string]any{"algorithm": "m.megolm.v1.aes-sha2", "rotation_period_ms": 1000})
+		mustNot(t, err)
+
+		hs.Config.Encryption.Default = "off"
+		rmRestart(hs)
+		off, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat"})
+		mustNot(t, err)
+		err = alice.StateEvent(ctx, off.RoomID, event.StateEncryption, "", &enc)
+		expectMatrixError(t, err, 404, "M_NOT_FOUND")
+	})
+}
