@@ -17,6 +17,7 @@ import (
 )
 
 func TestAccountData(t *testing.T) {
+	t.Parallel()
 	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
 		ctx := context.Background()
 		hs := testserver.Start(t, e)
@@ -102,6 +103,7 @@ func TestAccountData(t *testing.T) {
 }
 
 func TestAccountDataBadInput(t *testing.T) {
+	t.Parallel()
 	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
 		ctx := context.Background()
 		hs := testserver.Start(t, e)
@@ -155,6 +157,7 @@ func TestAccountDataBadInput(t *testing.T) {
 }
 
 func TestTags(t *testing.T) {
+	t.Parallel()
 	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
 		ctx := context.Background()
 		hs := testserver.Start(t, e)

@@ -15,6 +15,7 @@ import (
 )
 
 func TestFilters(t *testing.T) {
+	t.Parallel()
 	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
 		ctx := context.Background()
 		hs := testserver.Start(t, e)
@@ -57,6 +58,7 @@ func TestFilters(t *testing.T) {
 }
 
 func TestFiltersBadInput(t *testing.T) {
+	t.Parallel()
 	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
 		hs := testserver.Start(t, e)
 		alice := udLogin(t, hs, "alice")

@@ -13,6 +13,7 @@ import (
 )
 
 func TestPresence(t *testing.T) {
+	t.Parallel()
 	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
 		ctx := context.Background()
 		hs := testserver.Start(t, e)
@@ -56,6 +57,7 @@ func TestPresence(t *testing.T) {
 }
 
 func TestPresenceBadInput(t *testing.T) {
+	t.Parallel()
 	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
 		hs := testserver.Start(t, e)
 		alice := udLogin(t, hs, "alice")

@@ -14,6 +14,7 @@ import (
 )
 
 func TestProfile(t *testing.T) {
+	t.Parallel()
 	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
 		ctx := context.Background()
 		hs := testserver.Start(t, e)
@@ -82,6 +83,7 @@ func TestProfile(t *testing.T) {
 }
 
 func TestProfileBadInput(t *testing.T) {
+	t.Parallel()
 	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
 		hs := testserver.Start(t, e)
 		alice := udLogin(t, hs, "alice")
@@ -130,6 +132,7 @@ func TestProfileBadInput(t *testing.T) {
 }
 
 func TestUserDirectorySearch(t *testing.T) {
+	t.Parallel()
 	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
 		ctx := context.Background()
 		hs := testserver.Start(t, e)

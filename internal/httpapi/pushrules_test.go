@@ -23,6 +23,7 @@ func ruleIDs(rules pushrules.PushRuleArray) string {
 }
 
 func TestPushRules(t *testing.T) {
+	t.Parallel()
 	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
 		ctx := context.Background()
 		hs := testserver.Start(t, e)
@@ -146,6 +147,7 @@ func TestPushRules(t *testing.T) {
 }
 
 func TestPushRulesBadInput(t *testing.T) {
+	t.Parallel()
 	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
 		hs := testserver.Start(t, e)
 		alice := udLogin(t, hs, "alice")
