@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -98,8 +100,8 @@ func (g *objGen) object(depth int, extra map[string]string) {
 		used[k] = true
 		ms = append(ms, member{k: k})
 	}
-	for k, v := range extra {
-		ms = append(ms, member{k, v})
+	for _, k := range slices.Sorted(maps.Keys(extra)) { // deterministic test data
+		ms = append(ms, member{k, extra[k]})
 	}
 	g.r.Shuffle(len(ms), func(i, j int) { ms[i], ms[j] = ms[j], ms[i] })
 	g.b.WriteByte('{')
@@ -145,14 +147,16 @@ func (g *objGen) signable(server string, keyID KeyID) []byte {
 		var sb strings.Builder
 		sb.WriteByte('{')
 		first := true
-		for srv, keys := range sigs {
+		for _, srv := range slices.Sorted(maps.Keys(sigs)) {
+			keys := sigs[srv]
 			if !first {
 				sb.WriteByte(',')
 			}
 			first = false
 			fmt.Fprintf(&sb, "%q:{", srv)
 			kf := true
-			for k, v := range keys {
+			for _, k := range slices.Sorted(maps.Keys(keys)) {
+				v := keys[k]
 				if !kf {
 					sb.WriteByte(',')
 				}
