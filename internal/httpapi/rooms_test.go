@@ -695,3 +695,138 @@ func TestRoomsEncryptionDefault(t *testing.T) {
 		expectMatrixError(t, err, 404, "M_NOT_FOUND")
 	})
 }
+
+// TestRoomsBadInput sends malformed, unauthorised and over-size requests to
+// every room endpoint: each gets the spec's error, and no event is stored.
+func TestRoomsBadInput(t *testing.T) {
+	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
+		ctx := context.Background()
+		hs := testserver.Start(t, e)
+		alice, bob := rmLogin(t, hs, "alice"), rmLogin(t, hs, "bob")
+		resp, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", RoomVersion: "10", RoomAliasName: "bad"})
+		mustNot(t, err)
+		room := url.PathEscape(resp.RoomID.String())
+		msg, err := alice.SendMessageEvent(ctx, resp.RoomID, event.EventMessage, map[string]any{"body": "x"})
+		mustNot(t, err)
+		evID := url.PathEscape(msg.EventID.String())
+		unknown := url.PathEscape("!unknown:localhost")
+		big := `{"body":"` + strings.Repeat("a", 70000) + `"}`
+		longType := strings.Repeat("t", 256)
+		v3 := "/_matrix/client/v3/"
+		posBefore := hs.Srv.Notifier.Position("events")
+
+		for _, tc := range []struct {
+			name, who, method, path, body string
+			status                        int
+			errcode                       string
+		}{
+			{"createRoom not JSON", "alice", "POST", "createRoom", `{"room_version":`, 400, "M_NOT_JSON"},
+			{"createRoom array", "alice", "POST", "createRoom", `[1]`, 400, "M_BAD_JSON"},
+			{"createRoom numeric version", "alice", "POST", "createRoom", `{"room_version":1}`, 400, "M_BAD_JSON"},
+			{"createRoom unknown version", "alice", "POST", "createRoom", `{"room_version":"99"}`, 400, "M_UNSUPPORTED_ROOM_VERSION"},
+			{"createRoom creation_content string", "alice", "POST", "createRoom", `{"creation_content":"{}"}`, 400, "M_BAD_JSON"},
+			{"createRoom initial_state content string", "alice", "POST", "createRoom", `{"initial_state":[{"type":"m.x","content":"s"}]}`, 400, "M_BAD_JSON"},
+			{"createRoom initial_state too large", "alice", "POST", "createRoom", `{"initial_state":[{"type":"m.x","content":` + big + `}]}`, 413, "M_TOO_LARGE"},
+			{"createRoom bad invitee", "alice", "POST", "createRoom", `{"invite":["bob"]}`, 400, "M_INVALID_PARAM"},
+			{"createRoom remote invitee", "alice", "POST", "createRoom", `{"invite":["@bob:elsewhere.org"]}`, 403, "M_FORBIDDEN"},
+			{"createRoom bad preset", "alice", "POST", "createRoom", `{"preset":"party"}`, 400, "M_BAD_JSON"},
+			{"createRoom bad visibility", "alice", "POST", "createRoom", `{"visibility":"sideways"}`, 400, "M_BAD_JSON"},
+			{"createRoom bad alias name", "alice", "POST", "createRoom", `{"room_alias_name":"a:b"}`, 400, "M_INVALID_PARAM"},
+			{"createRoom alias taken", "bob", "POST", "createRoom", `{"room_alias_name":"bad"}`, 400, "M_ROOM_IN_USE"},
+			{"createRoom invalid initial state", "alice", "POST", "createRoom", `{"room_version":"10","power_level_content_override":{"users":{"@alice:localhost":0}}}`, 400, "M_INVALID_ROOM_STATE"},
+			{"createRoom 3pid invite", "alice", "POST", "createRoom", `{"invite_3pid":[{"id_server":"x","medium":"email","address":"a@b"}]}`, 400, "M_UNKNOWN"},
+			{"createRoom no token", "", "POST", "createRoom", `{}`, 401, "M_MISSING_TOKEN"},
+
+			{"send not JSON", "alice", "PUT", "rooms/" + room + "/send/m.room.message/t1", `{`, 400, "M_NOT_JSON"},
+			{"send array", "alice", "PUT", "rooms/" + room + "/send/m.room.message/t2", `[]`, 400, "M_BAD_JSON"},
+			{"send float", "alice", "PUT", "rooms/" + room + "/send/m.room.message/t3", `{"n":1.5}`, 400, "M_BAD_JSON"},
+			{"send too large", "alice", "PUT", "rooms/" + room + "/send/m.room.message/t4", big, 413, "M_TOO_LARGE"},
+			{"send type too long", "alice", "PUT", "rooms/" + room + "/send/" + longType + "/t5", `{}`, 413, "M_TOO_LARGE"},
+			{"send unknown room", "alice", "PUT", "rooms/" + unknown + "/send/m.room.message/t6", `{}`, 404, "M_NOT_FOUND"},
+			{"send not a member", "bob", "PUT", "rooms/" + room + "/send/m.room.message/t7", `{"body":"hi"}`, 403, "M_FORBIDDEN"},
+			{"send redaction without redacts", "alice", "PUT", "rooms/" + room + "/send/m.room.redaction/t8", `{}`, 400, "M_BAD_JSON"},
+			{"send no token", "", "PUT", "rooms/" + room + "/send/m.room.message/t9", `{}`, 401, "M_MISSING_TOKEN"},
+
+			{"state not a member", "bob", "PUT", "rooms/" + room + "/state/m.room.topic/", `{"topic":"x"}`, 403, "M_FORBIDDEN"},
+			{"state key too long", "alice", "PUT", "rooms/" + room + "/state/m.x/" + longType, `{}`, 413, "M_TOO_LARGE"},
+			{"state not an object", "alice", "PUT", "rooms/" + room + "/state/m.room.topic", `"x"`, 400, "M_BAD_JSON"},
+			{"state unknown room", "alice", "PUT", "rooms/" + unknown + "/state/m.room.topic", `{}`, 404, "M_NOT_FOUND"},
+			{"state create event", "alice", "PUT", "rooms/" + room + "/state/m.room.create", `{}`, 403, "M_FORBIDDEN"},
+			{"state power too low", "bob", "PUT", "rooms/" + room + "/state/m.room.power_levels", `{}`, 403, "M_FORBIDDEN"},
+
+			{"get state unknown room", "alice", "GET", "rooms/" + unknown + "/state", "", 403, "M_FORBIDDEN"},
+			{"get state not a member", "bob", "GET", "rooms/" + room + "/state", "", 403, "M_FORBIDDEN"},
+			{"get state event absent", "alice", "GET", "rooms/" + room + "/state/m.nothing", "", 404, "M_NOT_FOUND"},
+			{"get state event bad format", "alice", "GET", "rooms/" + room + "/state/m.room.create?format=xml", "", 400, "M_INVALID_PARAM"},
+			{"get state event not a member", "bob", "GET", "rooms/" + room + "/state/m.room.create", "", 403, "M_FORBIDDEN"},
+			{"get event unknown", "alice", "GET", "rooms/" + room + "/event/" + url.PathEscape("$nope"), "", 404, "M_NOT_FOUND"},
+			{"get event unknown room", "alice", "GET", "rooms/" + unknown + "/event/" + evID, "", 404, "M_NOT_FOUND"},
+			{"get event not a member", "bob", "GET", "rooms/" + room + "/event/" + evID, "", 404, "M_NOT_FOUND"},
+			{"members bad membership", "alice", "GET", "rooms/" + room + "/members?membership=lurking", "", 400, "M_INVALID_PARAM"},
+			{"members bad at", "alice", "GET", "rooms/" + room + "/members?at=yesterday", "", 400, "M_INVALID_PARAM"},
+			{"members not a member", "bob", "GET", "rooms/" + room + "/members", "", 403, "M_FORBIDDEN"},
+			{"joined_members not a member", "bob", "GET", "rooms/" + room + "/joined_members", "", 403, "M_FORBIDDEN"},
+
+			{"invite no user", "alice", "POST", "rooms/" + room + "/invite", `{}`, 400, "M_MISSING_PARAM"},
+			{"invite bad user", "alice", "POST", "rooms/" + room + "/invite", `{"user_id":"bob"}`, 400, "M_INVALID_PARAM"},
+			{"invite user wrong type", "alice", "POST", "rooms/" + room + "/invite", `{"user_id":5}`, 400, "M_BAD_JSON"},
+			{"invite remote user", "alice", "POST", "rooms/" + room + "/invite", `{"user_id":"@bob:elsewhere.org"}`, 403, "M_FORBIDDEN"},
+			{"invite by non-member", "bob", "POST", "rooms/" + room + "/invite", `{"user_id":"@carol:localhost"}`, 403, "M_FORBIDDEN"},
+			{"invite unknown room", "alice", "POST", "rooms/" + unknown + "/invite", `{"user_id":"@bob:localhost"}`, 404, "M_NOT_FOUND"},
+			{"join unknown room", "bob", "POST", "rooms/" + unknown + "/join", `{}`, 404, "M_NOT_FOUND"},
+			{"join uninvited", "bob", "POST", "join/" + room, `{}`, 403, "M_FORBIDDEN"},
+			{"join bad alias", "bob", "POST", "join/" + url.PathEscape("#bad"), `{}`, 400, "M_INVALID_PARAM"},
+			{"join unknown alias", "bob", "POST", "join/" + url.PathEscape("#nope:localhost"), `{}`, 404, "M_NOT_FOUND"},
+			{"join garbage", "bob", "POST", "join/garbage", `{}`, 400, "M_INVALID_PARAM"},
+			{"join not JSON", "bob", "POST", "join/" + room, `{`, 400, "M_NOT_JSON"},
+			{"leave not a member", "bob", "POST", "rooms/" + room + "/leave", `{}`, 403, "M_FORBIDDEN"},
+			{"leave unknown room", "bob", "POST", "rooms/" + unknown + "/leave", `{}`, 404, "M_NOT_FOUND"},
+			{"kick not in room", "alice", "POST", "rooms/" + room + "/kick", `{"user_id":"@bob:localhost"}`, 403, "M_FORBIDDEN"},
+			{"kick by non-member", "bob", "POST", "rooms/" + room + "/kick", `{"user_id":"@alice:localhost"}`, 403, "M_FORBIDDEN"},
+			{"ban by non-member", "bob", "POST", "rooms/" + room + "/ban", `{"user_id":"@alice:localhost"}`, 403, "M_FORBIDDEN"},
+			{"ban missing user", "alice", "POST", "rooms/" + room + "/ban", `{"reason":"x"}`, 400, "M_MISSING_PARAM"},
+			{"unban not banned", "alice", "POST", "rooms/" + room + "/unban", `{"user_id":"@bob:localhost"}`, 403, "M_FORBIDDEN"},
+			{"forget while joined", "alice", "POST", "rooms/" + room + "/forget", `{}`, 400, "M_UNKNOWN"},
+			{"forget unknown room", "alice", "POST", "rooms/" + unknown + "/forget", `{}`, 404, "M_NOT_FOUND"},
+			{"knock invite-only room", "bob", "POST", "knock/" + room, `{}`, 403, "M_FORBIDDEN"},
+			{"knock unknown room", "bob", "POST", "knock/" + unknown, `{}`, 404, "M_NOT_FOUND"},
+
+			{"redact unknown event", "alice", "PUT", "rooms/" + room + "/redact/" + url.PathEscape("$nope") + "/r1", `{}`, 404, "M_NOT_FOUND"},
+			{"redact unknown room", "alice", "PUT", "rooms/" + unknown + "/redact/" + evID + "/r2", `{}`, 404, "M_NOT_FOUND"},
+			{"redact not a member", "bob", "PUT", "rooms/" + room + "/redact/" + evID + "/r3", `{}`, 403, "M_FORBIDDEN"},
+			{"redact reason wrong type", "alice", "PUT", "rooms/" + room + "/redact/" + evID + "/r4", `{"reason":1}`, 400, "M_BAD_JSON"},
+
+			{"upgrade no version", "alice", "POST", "rooms/" + room + "/upgrade", `{}`, 400, "M_MISSING_PARAM"},
+			{"upgrade unknown room", "alice", "POST", "rooms/" + unknown + "/upgrade", `{"new_version":"12"}`, 404, "M_NOT_FOUND"},
+			{"upgrade by non-member", "bob", "POST", "rooms/" + room + "/upgrade", `{"new_version":"12"}`, 403, "M_FORBIDDEN"},
+
+			{"alias put invalid", "alice", "PUT", "directory/room/" + url.PathEscape("nope"), `{"room_id":"!a:localhost"}`, 400, "M_INVALID_PARAM"},
+			{"alias put remote", "alice", "PUT", "directory/room/" + url.PathEscape("#a:elsewhere.org"), `{"room_id":"` + resp.RoomID.String() + `"}`, 400, "M_INVALID_PARAM"},
+			{"alias put no room", "alice", "PUT", "directory/room/" + url.PathEscape("#a:localhost"), `{}`, 400, "M_MISSING_PARAM"},
+			{"alias put unknown room", "alice", "PUT", "directory/room/" + url.PathEscape("#a:localhost"), `{"room_id":"!unknown:localhost"}`, 404, "M_NOT_FOUND"},
+			{"alias put taken", "alice", "PUT", "directory/room/" + url.PathEscape("#bad:localhost"), `{"room_id":"` + resp.RoomID.String() + `"}`, 409, "M_UNKNOWN"},
+			{"alias get invalid", "", "GET", "directory/room/nope", "", 400, "M_INVALID_PARAM"},
+			{"alias get unknown", "", "GET", "directory/room/" + url.PathEscape("#nope:localhost"), "", 404, "M_NOT_FOUND"},
+			{"alias delete unknown", "alice", "DELETE", "directory/room/" + url.PathEscape("#nope:localhost"), "", 404, "M_NOT_FOUND"},
+			{"alias delete not allowed", "bob", "DELETE", "directory/room/" + url.PathEscape("#bad:localhost"), "", 403, "M_FORBIDDEN"},
+			{"aliases not a member", "bob", "GET", "rooms/" + room + "/aliases", "", 403, "M_FORBIDDEN"},
+			{"aliases unknown room", "alice", "GET", "rooms/" + unknown + "/aliases", "", 403, "M_FORBIDDEN"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				token := map[string]string{"alice": alice.token, "bob": bob.token}[tc.who]
+				rmExpect(t, rmCall(t, hs, token, tc.method, v3+tc.path, tc.body), tc.status, tc.errcode)
+			})
+		}
+		if pos := hs.Srv.Notifier.Position("events"); pos != posBefore {
+			t.Fatalf("failed requests stored events: position %d, was %d", pos, posBefore)
+		}
+		// The legacy r0 prefix serves the same endpoints.
+		rmExpect(t, rmCall(t, hs, alice.token, "GET", "/_matrix/client/r0/rooms/"+room+"/state/m.room.create", ""), 200, "")
+		rmExpect(t, rmCall(t, hs, alice.token, "GET", "/_matrix/client/r0/joined_rooms", ""), 200, "")
+		rooms, err := alice.JoinedRooms(ctx)
+		mustNot(t, err)
+		if len(rooms.JoinedRooms) != 1 {
+			t.Fatalf("alice is in %d rooms: a failed createRoom left a room", len(rooms.JoinedRooms))
+		}
+	})
+}
