@@ -37,8 +37,8 @@ type writer struct {
 
 	extrem       []store.Extremity
 	extremLoaded bool
-	xRemoved     []int64
-	xAdded       []int64
+	// extrem0 holds the extremities as loaded, to write the difference.
+	extrem0 map[int64]bool
 
 	// Created in this transaction.
 	newEvents map[int64]*pdu.Event
@@ -99,8 +99,24 @@ func (w *writer) finish() error {
 			return err
 		}
 	}
-	if len(w.xRemoved)+len(w.xAdded) > 0 {
-		return w.sw.SetExtremities(w.ctx, w.xRemoved, w.xAdded)
+	if !w.extremLoaded {
+		return nil
+	}
+	var remove, add []int64
+	final := map[int64]bool{}
+	for _, x := range w.extrem {
+		final[x.EventNID] = true
+		if !w.extrem0[x.EventNID] {
+			add = append(add, x.EventNID)
+		}
+	}
+	for nid := range w.extrem0 {
+		if !final[nid] {
+			remove = append(remove, nid)
+		}
+	}
+	if len(remove)+len(add) > 0 {
+		return w.sw.SetExtremities(w.ctx, remove, add)
 	}
 	return nil
 }
@@ -127,6 +143,10 @@ func (w *writer) extremities() ([]store.Extremity, error) {
 			return nil, err
 		}
 		w.extrem, w.extremLoaded = x, true
+		w.extrem0 = map[int64]bool{}
+		for _, e := range x {
+			w.extrem0[e.EventNID] = true
+		}
 	}
 	return w.extrem, nil
 }
@@ -443,15 +463,12 @@ func (w *writer) advance(x store.Extremity, prevs []store.Extremity, beforeNID i
 	}
 	kept := []store.Extremity{x}
 	for _, old := range w.extrem {
-		if referenced[old.EventNID] {
-			w.xRemoved = append(w.xRemoved, old.EventNID)
-		} else {
+		if !referenced[old.EventNID] {
 			kept = append(kept, old)
 		}
 	}
 	slices.SortStableFunc(kept, func(a, b store.Extremity) int { return cmp.Compare(b.Depth, a.Depth) })
 	w.extrem = kept
-	w.xAdded = append(w.xAdded, x.EventNID)
 
 	if len(w.extrem) > 1 {
 		snaps := make([]int64, len(w.extrem))

@@ -1,0 +1,321 @@
+package room
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"maps"
+	mrand "math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+
+	"myelin/internal/notify"
+	"myelin/internal/pdu"
+	"myelin/internal/signing"
+	"myelin/internal/spec"
+	"myelin/internal/sqlstore"
+	"myelin/internal/stateres"
+	"myelin/internal/store"
+	"myelin/internal/testkit/roomgen"
+	"myelin/internal/testkit/testdb"
+)
+
+func openStore(t testing.TB, e testdb.Engine) *sqlstore.DB {
+	t.Helper()
+	dbURL, path := e.New(t)
+	db, err := sqlstore.Open(context.Background(), sqlstore.Options{URL: dbURL, SQLitePath: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func newEngine(t testing.TB, st store.Rooms) *Engine {
+	t.Helper()
+	key, err := signing.GenerateKey(rand.Reader, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(Options{ServerName: "a.test", Key: key, EncryptionDefault: EncryptOff}, st, notify.New())
+}
+
+func sender(t testing.TB, s string) Sender {
+	t.Helper()
+	uid, err := spec.ParseUserID(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Sender{UserID: uid, DeviceID: "DEV"}
+}
+
+// mapSource is a stateres.EventSource over a generated room.
+type mapSource map[string]*pdu.Event
+
+func (m mapSource) Events(ids []string) (map[string]*pdu.Event, error) {
+	out := map[string]*pdu.Event{}
+	for _, id := range ids {
+		if ev, ok := m[id]; ok {
+			out[id] = ev
+		}
+	}
+	return out, nil
+}
+
+func resolveStates(v *spec.RoomVersion, events map[string]*pdu.Event, states []roomgen.State) (roomgen.State, error) {
+	in := make([]stateres.StateMap, len(states))
+	for i, s := range states {
+		in[i] = stateres.StateMap(s)
+	}
+	out, err := stateres.Resolve(v, in, mapSource(events))
+	return roomgen.State(out), err
+}
+
+// spelled turns a stored state into (type, state_key) -> event ID.
+func spelled(t *testing.T, ctx context.Context, st store.Rooms, m store.StateMap) roomgen.State {
+	t.Helper()
+	keys := slices.Collect(maps.Keys(m))
+	ks, err := st.StateKeys(ctx, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := st.Events(ctx, slices.Collect(maps.Values(m)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[int64]string{}
+	for _, e := range evs {
+		ids[e.NID] = e.ID
+	}
+	out := roomgen.State{}
+	for _, k := range ks {
+		out[spec.StateKeyTuple{Type: k.Type, StateKey: k.StateKey}] = ids[m[k.NID]]
+	}
+	return out
+}
+
+// TestIngestForkedHistories feeds generated room histories with forks and
+// merges, in every state resolution algorithm, through the engine's
+// ingest path (the one federation will use), in batches of random size.
+// Each event's stored state after must equal the generator's; the
+// materialized current state must equal the resolution of the forward
+// extremities' states; the extremities must be the unreferenced events.
+func TestIngestForkedHistories(t *testing.T) {
+	for _, e := range testdb.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			ctx := context.Background()
+			st := openStore(t, e)
+			eng := newEngine(t, st)
+			for vi, vid := range []string{"1", "2", "6", "10", "11", "12"} {
+				for seed := uint64(10*vi + 1); seed <= uint64(10*vi+2); seed++ {
+					t.Run(fmt.Sprintf("v%s/seed%d", vid, seed), func(t *testing.T) {
+						v := spec.MustRoomVersion(vid)
+						room, err := roomgen.Generate(roomgen.Options{Version: v, Seed: seed, Branches: 3,
+							Merge: func(r *roomgen.Room, states []roomgen.State) (roomgen.State, error) {
+								return resolveStates(v, r.Events, states)
+							}})
+						if err != nil {
+							t.Fatal(err)
+						}
+						ingestAll(t, ctx, eng, room, seed)
+						checkIngested(t, ctx, st, room)
+					})
+				}
+			}
+		})
+	}
+}
+
+func ingestAll(t *testing.T, ctx context.Context, eng *Engine, room *roomgen.Room, seed uint64) {
+	t.Helper()
+	rng := mrand.New(mrand.NewPCG(seed, 99))
+	ri, err := eng.create(ctx, store.Room{ID: room.ID, Version: room.Version.ID}, func(w *writer) error {
+		return w.ingest(room.Order[0])
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rest := room.Order[1:]
+	for len(rest) > 0 {
+		n := min(len(rest), 1+rng.IntN(5))
+		batch := rest[:n]
+		rest = rest[n:]
+		if err := eng.write(ctx, ri, func(w *writer) error {
+			for _, ev := range batch {
+				if err := w.ingest(ev); err != nil {
+					return fmt.Errorf("ingesting %s (%s): %w", ev.EventID(), ev.Type(), err)
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func checkIngested(t *testing.T, ctx context.Context, st store.Rooms, room *roomgen.Room) {
+	t.Helper()
+	ids := make([]string, len(room.Order))
+	for i, ev := range room.Order {
+		ids[i] = ev.EventID()
+	}
+	stored, err := st.EventsByID(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != len(ids) {
+		t.Fatalf("%d of %d events stored", len(stored), len(ids))
+	}
+	for _, se := range stored {
+		after, err := st.Snapshot(ctx, se.StateAfter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := spelled(t, ctx, st, after), room.StateAfter(se.ID); !maps.Equal(got, want) {
+			t.Fatalf("state after %s:\n got %v\nwant %v", se.ID, got, want)
+		}
+	}
+
+	// Forward extremities: the events no other event names as prev.
+	referenced := map[string]bool{}
+	for _, ev := range room.Order {
+		for _, p := range ev.PrevEventIDs() {
+			referenced[p] = true
+		}
+	}
+	var tips []string
+	var tipStates []roomgen.State
+	for _, ev := range room.Order {
+		if !referenced[ev.EventID()] {
+			tips = append(tips, ev.EventID())
+			tipStates = append(tipStates, room.StateAfter(ev.EventID()))
+		}
+	}
+	r, err := st.RoomByID(ctx, room.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gotTips []string
+	if _, err := st.WriteRoom(ctx, r.NID, func(w store.RoomWriter) error {
+		x, err := w.Extremities(ctx)
+		for _, e := range x {
+			gotTips = append(gotTips, e.EventID)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(tips)
+	slices.Sort(gotTips)
+	if !slices.Equal(tips, gotTips) {
+		t.Fatalf("extremities = %v, want %v", gotTips, tips)
+	}
+
+	want, err := resolveStates(room.Version, room.Events, tipStates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, err := st.Snapshot(ctx, r.Snapshot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := spelled(t, ctx, st, cur); !maps.Equal(got, want) {
+		t.Fatalf("current state snapshot:\n got %v\nwant %v", got, want)
+	}
+	entries, err := st.CurrentState(ctx, r.NID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := store.StateMap{}
+	for _, en := range entries {
+		rows[en.NID] = en.EventNID
+	}
+	if !maps.Equal(rows, cur) {
+		t.Fatalf("room_current_state rows differ from the current snapshot")
+	}
+	// Memberships follow the current state.
+	ms, err := st.RoomMemberships(ctx, r.NID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	members := 0
+	for k := range want {
+		if k.Type == spec.MRoomMember {
+			members++
+		}
+	}
+	if len(ms) != members {
+		t.Fatalf("%d memberships, want %d", len(ms), members)
+	}
+}
+
+// TestConcurrentSends has many goroutines send to one room through the
+// engine: every event persists, with distinct stream positions, on one
+// linear chain (each event's prev event is the one before it).
+func TestConcurrentSends(t *testing.T) {
+	for _, e := range testdb.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			ctx := context.Background()
+			st := openStore(t, e)
+			eng := newEngine(t, st)
+			alice := sender(t, "@alice:a.test")
+			roomID, err := eng.CreateRoom(ctx, alice, CreateRoomRequest{Preset: PresetPublicChat})
+			if err != nil {
+				t.Fatal(err)
+			}
+			const goroutines, each = 8, 15
+			var wg sync.WaitGroup
+			for g := 0; g < goroutines; g++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 0; i < each; i++ {
+						_, err := eng.SendMessage(ctx, alice, roomID, "m.room.message", fmt.Sprintf("g%d-%d", g, i),
+							json.RawMessage(`{"msgtype":"m.text","body":"hi"}`))
+						if err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			r, err := st.RoomByID(ctx, roomID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs, err := st.RoomEvents(ctx, []int64{r.NID}, 0, 1<<60, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var msgs int
+			seen := map[int64]bool{}
+			for i, se := range evs {
+				if seen[se.Pos] {
+					t.Fatalf("position %d twice", se.Pos)
+				}
+				seen[se.Pos] = true
+				if se.Type == "m.room.message" {
+					msgs++
+				}
+				if i+1 < len(evs) {
+					ev, err := pdu.Parse(spec.MustRoomVersion(spec.DefaultRoomVersion), se.JSON)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if prev := ev.PrevEventIDs(); len(prev) != 1 || prev[0] != evs[i+1].ID {
+						t.Fatalf("event %s has prev %v, want the previous event %s", se.ID, prev, evs[i+1].ID)
+					}
+				}
+			}
+			if msgs != goroutines*each {
+				t.Fatalf("%d messages stored, want %d", msgs, goroutines*each)
+			}
+			if got := eng.notify.Position(StreamEvents); got != evs[0].Pos {
+				t.Fatalf("notified position %d, want the last event's %d", got, evs[0].Pos)
+			}
+		})
+	}
+}
