@@ -40,15 +40,33 @@ type PushRules interface {
 	AccountDataContent(ctx context.Context, user spec.UserID) (json.RawMessage, error)
 }
 
-// Service is the account data service.
-type Service struct {
-	store store.AccountData
-	push  PushRules
+// Stream is the name of the account-data stream (as in package sqlstore).
+const Stream = "account_data"
+
+// Notifier wakes readers of a stream when a position is committed
+// (package notify's Notifier).
+type Notifier interface {
+	Notify(stream string, pos int64)
 }
 
-// New returns the service over st; push renders m.push_rules.
-func New(st store.AccountData, push PushRules) *Service {
-	return &Service{store: st, push: push}
+// Service is the account data service.
+type Service struct {
+	store  store.AccountData
+	push   PushRules
+	notify Notifier
+}
+
+// New returns the service over st; push renders m.push_rules; n (may be
+// nil) is told of every change.
+func New(st store.AccountData, push PushRules, n Notifier) *Service {
+	return &Service{store: st, push: push, notify: n}
+}
+
+// notified tells the notifier about a committed position.
+func (s *Service) notified(pos int64) {
+	if pos > 0 && s.notify != nil {
+		s.notify.Notify(Stream, pos)
+	}
 }
 
 // serverManaged lists the types clients may read but not set (spec "Client
@@ -143,12 +161,13 @@ func (s *Service) put(ctx context.Context, user spec.UserID, roomID, typ string,
 	if err := validateContent(roomID, typ, content); err != nil {
 		return err
 	}
-	_, err := s.store.UpdateAccountData(ctx, user.Localpart(), roomID, typ, func(json.RawMessage) (json.RawMessage, error) {
+	pos, err := s.store.UpdateAccountData(ctx, user.Localpart(), roomID, typ, func(json.RawMessage) (json.RawMessage, error) {
 		return content, nil
 	})
 	if err != nil {
 		return fmt.Errorf("accountdata: storing: %w", err)
 	}
+	s.notified(pos)
 	return nil
 }
 

@@ -89,7 +89,7 @@ func (s *Service) updateTags(ctx context.Context, user spec.UserID, roomID strin
 	if err := checkRoom(roomID); err != nil {
 		return err
 	}
-	_, err := s.store.UpdateAccountData(ctx, user.Localpart(), roomID, TypeTag, func(cur json.RawMessage) (json.RawMessage, error) {
+	pos, err := s.store.UpdateAccountData(ctx, user.Localpart(), roomID, TypeTag, func(cur json.RawMessage) (json.RawMessage, error) {
 		var c map[string]json.RawMessage
 		tags := map[string]json.RawMessage{}
 		if cur != nil {
@@ -116,6 +116,9 @@ func (s *Service) updateTags(ctx context.Context, user spec.UserID, roomID strin
 	var se *spec.Error
 	if err != nil && !errors.As(err, &se) {
 		return fmt.Errorf("accountdata: storing tags: %w", err)
+	}
+	if err == nil {
+		s.notified(pos)
 	}
 	return err
 }

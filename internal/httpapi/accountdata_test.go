@@ -95,6 +95,9 @@ func TestAccountData(t *testing.T) {
 			t.Fatal(err)
 		}
 		next, _ := hs.Srv.AccountData.Position(ctx)
+		if n := hs.Srv.Notifier.Position("account_data"); n != next {
+			t.Fatalf("notifier saw account_data %d, want %d", n, next)
+		}
 		ch, err = hs.Srv.AccountData.Since(ctx, uid, now, next)
 		if err != nil || len(ch.Global) != 1 || string(ch.Global[0].Content) != `{"theme":"light"}` {
 			t.Fatalf("Since(%d) = %+v, %v", now, ch, err)

@@ -49,6 +49,9 @@ func TestPresence(t *testing.T) {
 		if now-start != 3 {
 			t.Fatalf("presence stream moved by %d, want 3", now-start)
 		}
+		if n := hs.Srv.Notifier.Position("presence"); n != now {
+			t.Fatalf("notifier saw presence %d, want %d", n, now)
+		}
 		evs, err := hs.Srv.Presence.Since(ctx, start, now)
 		if err != nil || len(evs) != 1 || evs[0].Sender != "@alice:localhost" || evs[0].Content.Presence != "unavailable" || evs[0].Content.DisplayName != "Alice" {
 			t.Fatalf("Since = %+v, %v", evs, err)

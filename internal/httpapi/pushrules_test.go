@@ -77,7 +77,8 @@ func TestPushRules(t *testing.T) {
 			Conditions: []*pushrules.PushCondition{{Kind: pushrules.KindEventMatch, Key: "content.body", Pattern: "beer"}},
 		})
 		put(pushrules.RoomRule, "!quiet:localhost", &mautrix.ReqPutPushRule{Actions: []*pushrules.PushAction{}})
-		// The historical dont_notify action is dropped.
+		// The historical dont_notify action is kept as sent (Complement reads
+		// it back); evaluation will ignore it.
 		if status, body := udDo(t, hs, alice.token, "PUT", "/_matrix/client/v3/pushrules/global/sender/@spam:elsewhere.org", `{"actions":["dont_notify"]}`); status != 200 {
 			t.Fatalf("PUT sender rule = %d %s", status, body)
 		}
@@ -95,6 +96,10 @@ func TestPushRules(t *testing.T) {
 		}
 		if err := alice.DeletePushRule(ctx, "global", pushrules.ContentRule, "first"); err != nil {
 			t.Fatal(err)
+		}
+		// Every change woke the notifier.
+		if cur, _ := hs.Srv.AccountData.Position(ctx); hs.Srv.Notifier.Position("account_data") != cur {
+			t.Fatalf("notifier saw account_data %d, want %d", hs.Srv.Notifier.Position("account_data"), cur)
 		}
 		udRestart(hs, alice)
 
@@ -116,7 +121,7 @@ func TestPushRules(t *testing.T) {
 			t.Fatal(".m.rule.suppress_notices still enabled")
 		}
 		if rs.Room.Map["!quiet:localhost"] == nil || len(rs.Room.Map) != 1 || len(rs.Sender.Map) != 1 ||
-			rs.Sender.Map["@spam:elsewhere.org"] == nil || len(rs.Sender.Map["@spam:elsewhere.org"].Actions) != 0 {
+			rs.Sender.Map["@spam:elsewhere.org"] == nil || len(rs.Sender.Map["@spam:elsewhere.org"].Actions) != 1 {
 			t.Fatalf("room/sender = %+v / %+v", rs.Room, rs.Sender)
 		}
 		msg, err := alice.GetPushRule(ctx, "global", pushrules.UnderrideRule, ".m.rule.message")

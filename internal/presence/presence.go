@@ -33,11 +33,22 @@ type Store interface {
 	Account(ctx context.Context, localpart string) (store.Account, error)
 }
 
+// Stream is the name of the presence stream (as in package sqlstore).
+const Stream = "presence"
+
+// Notifier wakes readers of a stream when a position is committed
+// (package notify's Notifier).
+type Notifier interface {
+	Notify(stream string, pos int64)
+}
+
 // Options configures the service.
 type Options struct {
 	ServerName spec.ServerName
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Notifier, if set, is told of every change.
+	Notifier Notifier
 }
 
 // Service is the presence service.
@@ -86,11 +97,14 @@ func (s *Service) Set(ctx context.Context, user spec.UserID, state string, statu
 	if strings.IndexByte(msg, 0) >= 0 {
 		return spec.BadJSON("status_msg may not contain NUL characters")
 	}
-	_, err := s.store.SetPresence(ctx, store.PresenceRecord{
+	pos, err := s.store.SetPresence(ctx, store.PresenceRecord{
 		Localpart: user.Localpart(), State: state, StatusMsg: msg, LastActiveTS: s.opts.Now().UnixMilli(),
 	})
 	if err != nil {
 		return fmt.Errorf("presence: storing: %w", err)
+	}
+	if s.opts.Notifier != nil {
+		s.opts.Notifier.Notify(Stream, pos)
 	}
 	return nil
 }

@@ -67,8 +67,21 @@ type Options struct {
 	ServerName spec.ServerName
 	// Hooks are called, in order, after a display name or avatar URL change.
 	// A hook's error is logged; the change stays.
-	Hooks  []Hook
-	Logger *slog.Logger
+	Hooks []Hook
+	// Notifier, if set, is told of the presence-stream position a display
+	// name or avatar URL change takes.
+	Notifier Notifier
+	Logger   *slog.Logger
+}
+
+// PresenceStream is the name of the presence stream (as in package
+// sqlstore), which display name and avatar URL changes move.
+const PresenceStream = "presence"
+
+// Notifier wakes readers of a stream when a position is committed
+// (package notify's Notifier).
+type Notifier interface {
+	Notify(stream string, pos int64)
 }
 
 // Service is the profile service.
@@ -242,7 +255,7 @@ func (s *Service) DeleteField(ctx context.Context, user spec.UserID, key string)
 // hooks when the display name or avatar URL changed.
 func (s *Service) update(ctx context.Context, user spec.UserID, change func(p *store.Profile)) error {
 	var before store.Profile
-	after, err := s.store.UpdateProfile(ctx, user.Localpart(), func(p *store.Profile) error {
+	after, presencePos, err := s.store.UpdateProfile(ctx, user.Localpart(), func(p *store.Profile) error {
 		before = *p
 		change(p)
 		size, err := json.Marshal(Fields(*p))
@@ -262,6 +275,9 @@ func (s *Service) update(ctx context.Context, user spec.UserID, change func(p *s
 		return spec.NotFound("profile not found")
 	case err != nil:
 		return fmt.Errorf("profile: storing: %w", err)
+	}
+	if presencePos > 0 && s.opts.Notifier != nil {
+		s.opts.Notifier.Notify(PresenceStream, presencePos)
 	}
 	if after.DisplayName != before.DisplayName || after.AvatarURL != before.AvatarURL {
 		for _, h := range s.opts.Hooks {

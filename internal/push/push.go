@@ -29,13 +29,23 @@ import (
 // AccountDataType is the account data type that holds the rules.
 const AccountDataType = "m.push_rules"
 
-// Service is the push rules service.
-type Service struct {
-	store store.AccountData
+// Stream is the name of the account-data stream, which rule changes move.
+const Stream = "account_data"
+
+// Notifier wakes readers of a stream when a position is committed
+// (package notify's Notifier).
+type Notifier interface {
+	Notify(stream string, pos int64)
 }
 
-// New returns the service over st.
-func New(st store.AccountData) *Service { return &Service{store: st} }
+// Service is the push rules service.
+type Service struct {
+	store  store.AccountData
+	notify Notifier
+}
+
+// New returns the service over st; n (may be nil) is told of every change.
+func New(st store.AccountData, n Notifier) *Service { return &Service{store: st, notify: n} }
 
 // content is the stored and delivered form of the rules.
 type content struct {
@@ -117,7 +127,7 @@ func (s *Service) Rule(ctx context.Context, user spec.UserID, kind, ruleID strin
 // update applies change to the user's ruleset and stores the result with a
 // new account-data stream position, atomically.
 func (s *Service) update(ctx context.Context, user spec.UserID, change func(rs *Ruleset) error) error {
-	_, err := s.store.UpdateAccountData(ctx, user.Localpart(), "", AccountDataType, func(cur json.RawMessage) (json.RawMessage, error) {
+	pos, err := s.store.UpdateAccountData(ctx, user.Localpart(), "", AccountDataType, func(cur json.RawMessage) (json.RawMessage, error) {
 		rs, err := decode(user, cur)
 		if err != nil {
 			return nil, err
@@ -130,6 +140,9 @@ func (s *Service) update(ctx context.Context, user spec.UserID, change func(rs *
 	var se *spec.Error
 	if err != nil && !errors.As(err, &se) {
 		return fmt.Errorf("push: storing rules: %w", err)
+	}
+	if err == nil && pos > 0 && s.notify != nil {
+		s.notify.Notify(Stream, pos)
 	}
 	return err
 }

@@ -73,7 +73,7 @@ func TestStoredFormRoundTrip(t *testing.T) {
 
 func TestValidateActions(t *testing.T) {
 	got, err := validateActions([]json.RawMessage{json.RawMessage(`"notify"`), json.RawMessage(`"dont_notify"`), json.RawMessage(`"coalesce"`), json.RawMessage(`{"set_tweak":"sound","value":"x"}`)})
-	if err != nil || len(got) != 2 {
+	if err != nil || len(got) != 4 {
 		t.Fatalf("validateActions = %s, %v", got, err)
 	}
 	for _, bad := range []string{`"shout"`, `5`, `{}`, `{"set_tweak":1}`, `null`, `[]`} {

@@ -153,9 +153,11 @@ func sameActions(a, b []json.RawMessage) bool {
 	return err1 == nil && err2 == nil && string(ja) == string(jb)
 }
 
-// validateActions checks an actions array and drops the historical
-// dont_notify and coalesce actions, which the specification says to ignore.
-// Errors are 400 M_BAD_JSON.
+// validateActions checks an actions array. The historical dont_notify and
+// coalesce actions are kept as the client sent them (Synapse does the same,
+// and Complement's TestPushRuleCacheHealth reads dont_notify back); the
+// specification says to ignore them, which evaluation will do. Errors are
+// 400 M_BAD_JSON, or 400 M_MISSING_PARAM when actions is absent.
 func validateActions(actions []json.RawMessage) ([]json.RawMessage, error) {
 	if actions == nil {
 		return nil, spec.MissingParam("actions is required")
@@ -165,9 +167,8 @@ func validateActions(actions []json.RawMessage) ([]json.RawMessage, error) {
 		var s string
 		if json.Unmarshal(a, &s) == nil {
 			switch s {
-			case "notify":
+			case "notify", "dont_notify", "coalesce":
 				out = append(out, a)
-			case "dont_notify", "coalesce":
 			default:
 				return nil, spec.BadJSON("unknown push rule action %q", s)
 			}

@@ -77,10 +77,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		ServerName: serverName, Key: key, EncryptionDefault: cfg.Encryption.Default, Profiles: db, Logger: log,
 	}, db, s.Notifier)
 	// Profile hooks: the room engine sends the m.room.member updates.
-	s.Profiles = profile.New(profile.Options{ServerName: serverName, Logger: log, Hooks: []profile.Hook{s.Rooms}}, db)
-	s.PushRules = push.New(db)
-	s.AccountData = accountdata.New(db, s.PushRules)
-	s.Presence = presence.New(presence.Options{ServerName: serverName}, db)
+	s.Profiles = profile.New(profile.Options{ServerName: serverName, Logger: log, Hooks: []profile.Hook{s.Rooms}, Notifier: s.Notifier}, db)
+	s.PushRules = push.New(db, s.Notifier)
+	s.AccountData = accountdata.New(db, s.PushRules, s.Notifier)
+	s.Presence = presence.New(presence.Options{ServerName: serverName, Notifier: s.Notifier}, db)
 	s.Filters = filter.New(db)
 	s.api = httpapi.New(httpapi.Options{
 		ServerName:      spec.ServerName(cfg.ServerName),

@@ -59,10 +59,11 @@ func decodeFields(text string, p *store.Profile) error {
 }
 
 // UpdateProfile implements store.Profiles.
-func (db *DB) UpdateProfile(ctx context.Context, localpart string, update func(p *store.Profile) error) (store.Profile, error) {
+func (db *DB) UpdateProfile(ctx context.Context, localpart string, update func(p *store.Profile) error) (store.Profile, int64, error) {
 	var p store.Profile
+	var presencePos int64
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		p = store.Profile{Localpart: localpart}
+		p, presencePos = store.Profile{Localpart: localpart}, 0
 		// The upsert creates the row if needed and locks it until commit
 		// (on SQLite the single writer already serializes us).
 		var fields string
@@ -106,10 +107,14 @@ func (db *DB) UpdateProfile(ctx context.Context, localpart string, update func(p
 			if _, err := tx.ExecContext(ctx, `UPDATE presence SET pos = $1 WHERE localpart = $2`, pos, localpart); err != nil {
 				return fmt.Errorf("sqlstore: moving presence: %w", err)
 			}
+			presencePos = pos
 		}
 		return nil
 	})
-	return p, err
+	if err != nil {
+		return store.Profile{}, 0, err
+	}
+	return p, presencePos, nil
 }
 
 // SearchProfiles implements store.Profiles.

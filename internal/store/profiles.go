@@ -35,8 +35,9 @@ type Profiles interface {
 	// other's fields. When the display name or avatar URL changes, the same
 	// transaction moves the user's presence row (if any) to a new position
 	// of the presence stream, because m.presence events carry both fields.
-	// It returns the stored profile.
-	UpdateProfile(ctx context.Context, localpart string, update func(p *Profile) error) (Profile, error)
+	// It returns the stored profile and that presence position (0 when the
+	// display name and avatar URL did not change).
+	UpdateProfile(ctx context.Context, localpart string, update func(p *Profile) error) (Profile, int64, error)
 	// SearchProfiles finds active (not deactivated) local accounts whose
 	// localpart or lower-cased display name contains term (which the caller
 	// lower-cases), at most limit of them. Accounts whose localpart or display

@@ -27,11 +27,11 @@ func testProfiles(t *testing.T, s Store) {
 	if got, err := s.Profiles(ctx, []string{"alice"}); err != nil || len(got) != 0 {
 		t.Fatalf("Profiles(none stored) = %+v, %v", got, err)
 	}
-	_, err := s.UpdateProfile(ctx, "nobody", func(p *store.Profile) error { p.DisplayName = "x"; return nil })
+	_, _, err := s.UpdateProfile(ctx, "nobody", func(p *store.Profile) error { p.DisplayName = "x"; return nil })
 	if !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("UpdateProfile(no account) = %v, want ErrNotFound", err)
 	}
-	p, err := s.UpdateProfile(ctx, "alice", func(p *store.Profile) error {
+	p, _, err := s.UpdateProfile(ctx, "alice", func(p *store.Profile) error {
 		if p.DisplayName != "" || p.AvatarURL != "" || len(p.Fields) != 0 {
 			t.Errorf("fresh profile = %+v", p)
 		}
@@ -45,7 +45,7 @@ func testProfiles(t *testing.T, s Store) {
 	}
 	// A failing update writes nothing.
 	boom := errors.New("boom")
-	if _, err := s.UpdateProfile(ctx, "alice", func(p *store.Profile) error { p.DisplayName = "lost"; return boom }); !errors.Is(err, boom) {
+	if _, _, err := s.UpdateProfile(ctx, "alice", func(p *store.Profile) error { p.DisplayName = "lost"; return boom }); !errors.Is(err, boom) {
 		t.Fatalf("UpdateProfile(failing) = %v", err)
 	}
 	got, err := s.Profiles(ctx, []string{"alice", "bob", "nobody"})
@@ -62,7 +62,7 @@ func testProfiles(t *testing.T, s Store) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			if _, err := s.UpdateProfile(ctx, "alice", func(p *store.Profile) error {
+			if _, _, err := s.UpdateProfile(ctx, "alice", func(p *store.Profile) error {
 				if p.Fields == nil {
 					p.Fields = map[string]json.RawMessage{}
 				}
@@ -82,7 +82,7 @@ func testProfiles(t *testing.T, s Store) {
 	// Search: by localpart or display name, prefix matches first, then
 	// accounts with a display name; deactivated accounts never.
 	for lp, name := range map[string]string{"bob": "Xalice fan", "dave_x": "ALICE-like"} {
-		if _, err := s.UpdateProfile(ctx, lp, func(p *store.Profile) error { p.DisplayName = name; return nil }); err != nil {
+		if _, _, err := s.UpdateProfile(ctx, lp, func(p *store.Profile) error { p.DisplayName = name; return nil }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -130,20 +130,21 @@ func testProfilePresencePosition(t *testing.T, s Store) {
 	}
 	// Changing a custom field leaves presence alone; changing the display
 	// name moves the user's presence to a new position.
-	if _, err := s.UpdateProfile(ctx, "alice", func(p *store.Profile) error {
+	if _, pos, err := s.UpdateProfile(ctx, "alice", func(p *store.Profile) error {
 		p.Fields = map[string]json.RawMessage{"m.tz": json.RawMessage(`"UTC"`)}
 		return nil
-	}); err != nil {
-		t.Fatal(err)
+	}); err != nil || pos != 0 {
+		t.Fatal(pos, err)
 	}
 	if got, _ := s.PresenceSince(ctx, pos1, 1<<62); len(got) != 0 {
 		t.Fatalf("custom field moved presence: %+v", got)
 	}
-	if _, err := s.UpdateProfile(ctx, "alice", func(p *store.Profile) error { p.DisplayName = "A"; return nil }); err != nil {
-		t.Fatal(err)
+	_, pos2, err := s.UpdateProfile(ctx, "alice", func(p *store.Profile) error { p.DisplayName = "A"; return nil })
+	if err != nil || pos2 <= pos1 {
+		t.Fatal(pos2, err)
 	}
 	got, err := s.PresenceSince(ctx, pos1, 1<<62)
-	if err != nil || len(got) != 1 || got[0].Position <= pos1 || got[0].State != store.PresenceOnline {
+	if err != nil || len(got) != 1 || got[0].Position != pos2 || got[0].State != store.PresenceOnline {
 		t.Fatalf("display name change: presence since %d = %+v, %v", pos1, got, err)
 	}
 }
