@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"myelin/internal/pdu"
 	"myelin/internal/spec"
 	"myelin/internal/testkit/roomgen"
 )
@@ -50,8 +51,12 @@ func shorts(ids []string) []string {
 
 // traceResolve runs the v2 steps one by one and describes them.
 func traceResolve(room *roomgen.Room, v *spec.RoomVersion, states []StateMap, steps steps) string {
+	return traceResolveEvents(room.Events, v, states, steps)
+}
+
+func traceResolveEvents(events map[string]*pdu.Event, v *spec.RoomVersion, states []StateMap, steps steps) string {
 	var b strings.Builder
-	r := newResolver(v, memSource(room.Events))
+	r := newResolver(v, memSource(events))
 	r.steps = steps
 	s := splitStates(states)
 	full, err := r.fullConflictedSet(s)

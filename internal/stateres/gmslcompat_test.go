@@ -46,7 +46,9 @@ import (
 //     event being checked instead (AddEvent(event) where the matching auth
 //     event was meant), under its own (type, state_key), so the key stays
 //     missing; it also gives the rules only the keys StateNeededForAuth
-//     lists, in its order.
+//     lists, in its order. In v2.1, whose iterative auth checks start
+//     from an empty state, the create event (which v12 auth_events never
+//     carry) is then never found and every check fails.
 //   - quirkLeave. Not state resolution but gmsl's authorization rules,
 //     which the iterative auth checks use: gmsl allows a user whose
 //     membership is leave to send a leave for themselves (a NOTSPEC in its
@@ -176,8 +178,12 @@ func (g gmslSteps) powerSet(r *resolver, s *split, full idSet) (list, rest []str
 
 // kahn is gmsl's kahnsAlgorithmUsingAuthEvents on list.
 func (g gmslSteps) kahn(r *resolver, list []string) []string {
+	levels := map[string]int64{}
+	for _, id := range list {
+		levels[id] = g.powerLevel(r, id)
+	}
 	cmp := func(a, b string) int {
-		pa, pb := g.powerLevel(r, a), g.powerLevel(r, b)
+		pa, pb := levels[a], levels[b]
 		if pa != pb {
 			if pa > pb {
 				return -1
@@ -312,6 +318,10 @@ func (g gmslSteps) rules(ev *pdu.Event, state eventauth.StateProvider) bool {
 		return false
 	}
 	if m, err := ev.Membership(); err != nil || m != spec.MembershipLeave || !ev.StateKeyEquals(ev.Sender()) {
+		return false
+	}
+	// gmsl takes the shortcut after checking the create event.
+	if create := state.StateEvent(spec.MRoomCreate, ""); create == nil || create.RoomID() != ev.RoomID() {
 		return false
 	}
 	cur := state.StateEvent(spec.MRoomMember, ev.Sender())
