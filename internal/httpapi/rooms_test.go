@@ -830,3 +830,34 @@ func TestRoomsBadInput(t *testing.T) {
 		}
 	})
 }
+
+// TestRoomsRestrictedJoin joins a restricted room through membership of
+// an allowed room: a local member who may invite authorises the join.
+func TestRoomsRestrictedJoin(t *testing.T) {
+	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
+		ctx := context.Background()
+		hs := testserver.Start(t, e)
+		alice, bob, carol := rmLogin(t, hs, "alice"), rmLogin(t, hs, "bob"), rmLogin(t, hs, "carol")
+		space, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "public_chat"})
+		mustNot(t, err)
+		restricted, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", InitialState: []*event.Event{{
+			Type: event.StateJoinRules, StateKey: ptr(""), Content: event.Content{Raw: map[string]any{
+				"join_rule": "restricted", "allow": []any{map[string]any{"type": "m.room_membership", "room_id": space.RoomID}},
+			}},
+		}}})
+		mustNot(t, err)
+		_, err = bob.JoinRoomByID(ctx, restricted.RoomID)
+		expectMatrixError(t, err, 403, "M_FORBIDDEN") // not in the allowed room
+		_, err = bob.JoinRoomByID(ctx, space.RoomID)
+		mustNot(t, err)
+		_, err = bob.JoinRoomByID(ctx, restricted.RoomID)
+		mustNot(t, err)
+		var m event.MemberEventContent
+		mustNot(t, bob.StateEvent(ctx, restricted.RoomID, event.StateMember, bob.UserID.String(), &m))
+		if m.Membership != event.MembershipJoin || m.JoinAuthorisedViaUsersServer != alice.UserID {
+			t.Fatalf("bob's join = %+v, want authorised by alice", m)
+		}
+		_, err = carol.JoinRoomByID(ctx, restricted.RoomID)
+		expectMatrixError(t, err, 403, "M_FORBIDDEN")
+	})
+}

@@ -67,6 +67,37 @@ func (e *Engine) readable(ctx context.Context, user, roomID string) (readView, e
 	return v, nil
 }
 
+// Access is what a user may read of a room: the state they see, and how
+// far in the events stream they may read (events before that still pass
+// through FilterVisible).
+type Access struct {
+	RoomNID int64
+	RoomID  string
+	// Version is the room version ID.
+	Version string
+	// Snapshot is the state the user sees: the current state for members
+	// and readers of world-readable rooms, the state after their leave
+	// (kick, ban) event for former members.
+	Snapshot int64
+	// UpTo is the last events stream position the user may read: their
+	// leave event's for former members, 0 (no limit) otherwise.
+	UpTo int64
+	// Joined says the user is joined.
+	Joined bool
+}
+
+// Access returns what user may read of a room: 403 M_FORBIDDEN when the
+// room is unknown, or the user is neither in it, nor was (and has not
+// forgotten it), nor may read it because it is world-readable. /messages,
+// /context and /members use it.
+func (e *Engine) Access(ctx context.Context, user, roomID string) (Access, error) {
+	v, err := e.readable(ctx, user, roomID)
+	if err != nil {
+		return Access{}, err
+	}
+	return Access{RoomNID: v.room.NID, RoomID: v.room.ID, Version: v.room.Version.ID, Snapshot: v.snapshot, UpTo: v.upTo, Joined: v.joined}, nil
+}
+
 // worldReadable reports whether the history visibility of a state is
 // world_readable.
 func (e *Engine) worldReadable(ctx context.Context, ri roomInfo, snapshot int64) (bool, error) {
