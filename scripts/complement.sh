@@ -21,6 +21,11 @@
 #
 # Failing tests do not fail this script (the summary is the product); a
 # Complement package that does not build or set up does.
+#
+# One Complement run per Docker engine at a time: at start and end Complement
+# removes every container, image and network labelled with its package name
+# (e.g. csapi), including those of another run. Runs of this script on one
+# machine wait for each other (flock on $TMPDIR/myelin-complement.lock).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,6 +46,13 @@ if ! $build_only; then
 	fi
 fi
 
+# Rebuilding the image under a running Complement would change the base of
+# the blueprints it has yet to build: wait for the other run.
+exec 9>"${TMPDIR:-/tmp}/myelin-complement.lock"
+if ! flock -n 9; then
+	echo "== another scripts/complement.sh run is going on; waiting for it"
+	flock 9
+fi
 docker/build.sh complement-myelin:latest >/dev/null
 echo "== image complement-myelin:latest built"
 if $build_only; then
