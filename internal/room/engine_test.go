@@ -319,3 +319,77 @@ func TestConcurrentSends(t *testing.T) {
 		})
 	}
 }
+
+// TestStateDeltaAndVisibility checks StateEvents, StateDelta and
+// FilterVisible on a small room.
+func TestStateDeltaAndVisibility(t *testing.T) {
+	e := testdb.Engines(t)[0]
+	ctx := context.Background()
+	st := openStore(t, e)
+	eng := newEngine(t, st)
+	alice, bob := sender(t, "@alice:a.test"), sender(t, "@bob:a.test")
+	roomID, err := eng.CreateRoom(ctx, alice, CreateRoomRequest{Preset: PresetPublicChat, InitialState: []StateEvent{
+		{Type: "m.room.history_visibility", Content: json.RawMessage(`{"history_visibility":"joined"}`)},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	early, err := eng.SendMessage(ctx, alice, roomID, "m.room.message", "1", json.RawMessage(`{"body":"early"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	topic, err := eng.SendState(ctx, alice, roomID, "m.room.topic", "", json.RawMessage(`{"topic":"t"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := eng.SendState(ctx, alice, roomID, "m.room.topic", "", json.RawMessage(`{ "topic" : "t" }`)); err != nil || again != topic {
+		t.Fatalf("setting the same state again = %s, %v; want the existing %s", again, err, topic)
+	}
+	if _, err := eng.Join(ctx, bob, roomID, ""); err != nil {
+		t.Fatal(err)
+	}
+	late, err := eng.SendMessage(ctx, alice, roomID, "m.room.message", "2", json.RawMessage(`{"body":"late"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := st.EventsByID(ctx, []string{early, topic, late})
+	if err != nil || len(evs) != 3 {
+		t.Fatal(evs, err)
+	}
+	byID := map[string]store.Event{}
+	for _, se := range evs {
+		byID[se.ID] = se
+	}
+	delta, err := eng.StateDelta(ctx, byID[early].StateAfter, byID[late].StateBefore)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, se := range delta {
+		types = append(types, se.Type)
+	}
+	slices.Sort(types)
+	if !slices.Equal(types, []string{"m.room.member", "m.room.topic"}) {
+		t.Fatalf("state delta = %v, want bob's join and the topic", types)
+	}
+	all, err := eng.StateEvents(ctx, byID[late].StateBefore)
+	if err != nil || len(all) < 7 {
+		t.Fatalf("StateEvents = %d events, %v", len(all), err)
+	}
+	visible, err := eng.FilterVisible(ctx, "@bob:a.test", []store.Event{byID[early], byID[topic], byID[late]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(visible) != 1 || visible[0].ID != late {
+		t.Fatalf("bob sees %d events, want only the one after his join", len(visible))
+	}
+	formatted, err := eng.ClientEvents(ctx, visible, Viewer{UserID: "@alice:a.test", DeviceID: "DEV"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ce map[string]any
+	json.Unmarshal(formatted[0], &ce)
+	if ce["event_id"] != late || ce["unsigned"].(map[string]any)["transaction_id"] != "2" {
+		t.Fatalf("client event = %s", formatted[0])
+	}
+}

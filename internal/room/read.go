@@ -378,3 +378,44 @@ func (e *Engine) StrippedState(ctx context.Context, roomID, inviter string) ([]j
 	}
 	return out, nil
 }
+
+// StateEvents returns the stored events of a state snapshot (an event's
+// StateBefore or StateAfter, or Access.Snapshot), in NID order.
+func (e *Engine) StateEvents(ctx context.Context, snapshot int64) ([]store.Event, error) {
+	state, err := e.snapshot(ctx, snapshot, e.store.Snapshot)
+	if err != nil {
+		return nil, err
+	}
+	nids := make([]int64, 0, len(state))
+	for _, ev := range state {
+		nids = append(nids, ev)
+	}
+	slices.Sort(nids)
+	return e.store.Events(ctx, nids)
+}
+
+// StateDelta returns the events of snapshot to that are not in snapshot
+// from (new or replaced entries; keys removed by state resolution have no
+// event and are not reported), in NID order: what an incremental sync
+// sends as a room's state.
+func (e *Engine) StateDelta(ctx context.Context, from, to int64) ([]store.Event, error) {
+	if from == to {
+		return nil, nil
+	}
+	a, err := e.snapshot(ctx, from, e.store.Snapshot)
+	if err != nil {
+		return nil, err
+	}
+	b, err := e.snapshot(ctx, to, e.store.Snapshot)
+	if err != nil {
+		return nil, err
+	}
+	var nids []int64
+	for k, ev := range b {
+		if a[k] != ev {
+			nids = append(nids, ev)
+		}
+	}
+	slices.Sort(nids)
+	return e.store.Events(ctx, nids)
+}
