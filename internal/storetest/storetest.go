@@ -19,6 +19,8 @@ type Store interface {
 	store.Presence
 	store.Filters
 	store.Rooms
+	store.Receipts
+	store.Directory
 }
 
 // Run runs the whole suite against stores made by open.
@@ -40,4 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("RoomsTimeline", func(t *testing.T) { testRoomsTimeline(t, open(t)) })
 	t.Run("SnapshotDeltas", func(t *testing.T) { testSnapshotDeltas(t, open(t)) })
 	t.Run("ConcurrentRoomWrites", func(t *testing.T) { testConcurrentRoomWrites(t, open(t)) })
+	t.Run("Receipts", func(t *testing.T) { testReceipts(t, open(t)) })
+	t.Run("ReceiptsConcurrent", func(t *testing.T) { testReceiptsConcurrent(t, open(t)) })
+	t.Run("Directory", func(t *testing.T) { testDirectory(t, open(t)) })
 }
