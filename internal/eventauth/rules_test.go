@@ -766,7 +766,17 @@ func tpiInviteFor(r *room, sender, target, mxid, token string, good bool) *pdu.E
 	if !good {
 		key, _ = signing.KeyFromSeed("0", bytes.Repeat([]byte{8}, 32))
 	}
-	signedJSON, err := signing.SignJSON([]byte(`{"mxid":"`+mxid+`","sender":"`+sender+`","token":"`+token+`"}`), "id.example.org", key)
+	return tpiInviteSignedBy(r, sender, target, `{"mxid":"`+mxid+`","sender":"`+sender+`","token":"`+token+`"}`, key)
+}
+
+// tpiInviteSigned builds sender's invite of target carrying the signed
+// object obj, signed by the identity server key.
+func tpiInviteSigned(r *room, sender, target, obj string) *pdu.Event {
+	return tpiInviteSignedBy(r, sender, target, obj, idServerKey())
+}
+
+func tpiInviteSignedBy(r *room, sender, target, obj string, key signing.Key) *pdu.Event {
+	signedJSON, err := signing.SignJSON([]byte(obj), "id.example.org", key)
 	if err != nil {
 		r.t.Fatal(err)
 	}
