@@ -211,6 +211,17 @@ func (w *roomWriter) SetCurrentState(ctx context.Context, snapshot int64, change
 }
 
 func (w *roomWriter) SetExtremities(ctx context.Context, remove, add []int64) error {
+	if len(remove) == 1 && len(add) == 1 {
+		// The common case, a new event on the only extremity: one statement.
+		res, err := w.tx.ExecContext(ctx, `UPDATE room_extremities SET event_nid = $1 WHERE room_nid = $2 AND event_nid = $3`,
+			add[0], w.room.NID, remove[0])
+		if err != nil {
+			return fmt.Errorf("sqlstore: updating extremities: %w", err)
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 1 {
+			return nil
+		}
+	}
 	if len(remove) > 0 {
 		args := append([]any{w.room.NID}, int64Args(remove)...)
 		if _, err := w.tx.ExecContext(ctx, `DELETE FROM room_extremities WHERE room_nid = $1 AND event_nid IN (`+
