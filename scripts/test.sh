@@ -25,4 +25,20 @@ fi
 echo "storage tests run on SQLite and on $MYELIN_TEST_POSTGRES"
 
 echo "== go test"
-go test -count=1 "$@" ./...
+# Verbose output goes to a log; the terminal gets each package's result, the
+# differential-test summaries, and the details of any failure.
+log=$(mktemp /tmp/myelin-test.XXXXXX.log)
+set +e
+go test -count=1 -v "$@" ./... >"$log" 2>&1
+rc=$?
+set -e
+grep -E '^(ok|FAIL|\?) |^--- FAIL|differential:|known oracle deviations' "$log" | sed -E 's/^ +//'
+awk '/differential: [0-9]+ cases/ { for (i = 1; i <= NF; i++) if ($i == "differential:") n += $(i + 1) }
+	END { if (n) printf "differential total: %d generated cases compared with gomatrixserverlib\n", n }' "$log"
+if [ "$rc" -ne 0 ]; then
+	echo "== failures (full log: $log)"
+	grep -E -A25 -- '^ *--- FAIL|^panic:' "$log" | head -400
+	grep -E '^# |\.go:[0-9]+:[0-9]+: |build failed' "$log" | head -100
+	exit "$rc"
+fi
+rm -f "$log"
