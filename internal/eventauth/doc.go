@@ -23,8 +23,13 @@
 // the caller's responsibility: signatures on the event itself (including rule
 // "content has a join_authorised_via_users_server key: the event must be
 // validly signed by that user's homeserver", which needs the server's keys),
-// and whether an auth event was rejected when the caller's events do not
-// record it. Both are documented where they apply.
+// and whether an auth event was itself rejected (rule "entries which were
+// themselves rejected", and in v12 "an accepted (not rejected) m.room.create
+// event"), which pdu.Event does not record. Both are documented where they
+// apply.
+//
+// State resolution orders events by their sender's power level: it uses
+// PowerLevelsFromState (or SenderPowerLevel) with UserLevel and Infinite.
 //
 // The package does no I/O and keeps no global state.
 package eventauth

@@ -254,11 +254,11 @@ func stringEquals(raw []byte, s string) bool {
 	return ok && v == s
 }
 
-// isObject and isArray report the kind of a JSON value by its first byte.
+// isObject reports whether a JSON value is an object, by its first byte.
 func isObject(raw []byte) bool { return len(raw) > 0 && raw[0] == '{' }
 
-// isJSONInteger reports whether raw is a JSON number written without a
-// fraction or exponent that fits in an int64, and returns it.
+// jsonInteger returns the value of raw when it is a JSON number written
+// without a fraction or exponent that fits in an int64.
 func jsonInteger(raw []byte) (int64, bool) {
 	if len(raw) == 0 || !(raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9') {
 		return 0, false

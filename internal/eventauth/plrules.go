@@ -27,33 +27,52 @@ func (c *checker) checkPowerLevelsEvent(old PowerLevels, senderLevel int64) erro
 	if err := checkNamedChanges(r.sub(n.plNamed), &old, &next, senderLevel); err != nil {
 		return err
 	}
-	maps := []string{"events"}
-	olds := []map[string]int64{old.Events}
-	news := []map[string]int64{next.Events}
-	if v.NotificationsPowerLevel {
-		maps = append(maps, "notifications")
-		olds = append(olds, old.Notifications)
-		news = append(news, next.Notifications)
+	if err := checkLevelMaps(r, n, v.NotificationsPowerLevel, &old, &next, senderLevel); err != nil {
+		return err
 	}
-	// Rule "for each entry being changed in, or removed from" runs over
-	// every map before rule "for each entry being added to, or changed in".
-	for i := range maps {
-		for k, was := range olds[i] {
-			if now, ok := news[i][k]; (!ok || now != was) && was > senderLevel {
+	return checkUsersChanges(r, n, c.ev.Sender(), &old, &next, senderLevel)
+}
+
+// checkLevelMaps applies the rules on entries of events (and, v6+,
+// notifications): first "for each entry being changed in, or removed from"
+// over every map ("if the current value is greater than the sender's
+// current power level, reject"), then "for each entry being added to, or
+// changed in" ("if the new value is greater ..., reject").
+func checkLevelMaps(r ruleID, n numbering, notifications bool, old, next *PowerLevels, senderLevel int64) error {
+	type pair struct {
+		name      string
+		old, next map[string]int64
+	}
+	maps := []pair{{"events", old.Events, next.Events}}
+	if notifications {
+		maps = append(maps, pair{"notifications", old.Notifications, next.Notifications})
+	}
+	for _, m := range maps {
+		for k, was := range m.old {
+			if now, ok := m.next[k]; (!ok || now != was) && was > senderLevel {
 				return reject(r.sub(n.plEventsOld, 1), fmt.Sprintf("%s[%q] is %d, above the sender's %d",
-					maps[i], k, was, senderLevel))
+					m.name, k, was, senderLevel))
 			}
 		}
 	}
-	for i := range maps {
-		for k, now := range news[i] {
-			if was, ok := olds[i][k]; (!ok || now != was) && now > senderLevel {
+	for _, m := range maps {
+		for k, now := range m.next {
+			if was, ok := m.old[k]; (!ok || now != was) && now > senderLevel {
 				return reject(r.sub(n.plEventsNew, 1), fmt.Sprintf("new %s[%q] %d is above the sender's %d",
-					maps[i], k, now, senderLevel))
+					m.name, k, now, senderLevel))
 			}
 		}
 	}
-	sender := c.ev.Sender()
+	return nil
+}
+
+// checkUsersChanges applies "for each entry being changed in, or removed
+// from, the users property, other than the sender's own entry: if the
+// current value is greater than or equal to the sender's current power
+// level, reject", then "for each entry being added to, or changed in, the
+// users property: if the new value is greater than the sender's current
+// power level, reject".
+func checkUsersChanges(r ruleID, n numbering, sender string, old, next *PowerLevels, senderLevel int64) error {
 	for u, was := range old.Users {
 		if u == sender {
 			continue
@@ -107,10 +126,10 @@ func checkNamedChanges(r ruleID, old, next *PowerLevels, senderLevel int64) erro
 			continue
 		}
 		if hadIt && was > senderLevel {
-			return reject(r.sub(1), fmt.Sprintf("%s is %d, above the sender's %d", namedKeys[k], was, senderLevel))
+			return reject(r.sub(1), fmt.Sprintf("%s is %d, above the sender's %d", k.key(), was, senderLevel))
 		}
 		if hasIt && now > senderLevel {
-			return reject(r.sub(2), fmt.Sprintf("new %s %d is above the sender's %d", namedKeys[k], now, senderLevel))
+			return reject(r.sub(2), fmt.Sprintf("new %s %d is above the sender's %d", k.key(), now, senderLevel))
 		}
 	}
 	return nil

@@ -22,16 +22,19 @@ const InfinitePowerLevel int64 = math.MaxInt64
 // Default levels from the m.room.power_levels schema, used when a property
 // is absent or the room has no power levels event.
 const (
-	DefaultBanLevel           int64 = 50
-	DefaultKickLevel          int64 = 50
-	DefaultRedactLevel        int64 = 50
-	DefaultInviteLevel        int64 = 0
-	DefaultStateDefault       int64 = 50
-	DefaultEventsDefault      int64 = 0
-	DefaultUsersDefault       int64 = 0
-	DefaultRoomNotification   int64 = 50
-	creatorLevelWithoutEvents int64 = 100
+	DefaultBanLevel         int64 = 50
+	DefaultKickLevel        int64 = 50
+	DefaultRedactLevel      int64 = 50
+	DefaultInviteLevel      int64 = 0
+	DefaultStateDefault     int64 = 50
+	DefaultEventsDefault    int64 = 0
+	DefaultUsersDefault     int64 = 0
+	DefaultRoomNotification int64 = 50
 )
+
+// creatorLevelWithoutEvents is the creator's level in a room with no power
+// levels event before v12 ("the room's creator has a power level of 100").
+const creatorLevelWithoutEvents int64 = 100
 
 // ErrInvalidPowerLevels is wrapped by ParsePowerLevels' errors.
 var ErrInvalidPowerLevels = errors.New("invalid power levels")
@@ -52,7 +55,25 @@ const (
 	namedCount
 )
 
-var namedKeys = [namedCount]string{"users_default", "events_default", "state_default", "ban", "redact", "kick", "invite"}
+// key returns the property's name in the content.
+func (n named) key() string {
+	switch n {
+	case namedUsersDefault:
+		return "users_default"
+	case namedEventsDefault:
+		return "events_default"
+	case namedStateDefault:
+		return "state_default"
+	case namedBan:
+		return "ban"
+	case namedRedact:
+		return "redact"
+	case namedKick:
+		return "kick"
+	default:
+		return "invite"
+	}
+}
 
 // PowerLevels is the interpreted content of an m.room.power_levels event
 // (or the defaults when a room has none), with every value already
@@ -203,11 +224,13 @@ func parsePowerLevels(v *spec.RoomVersion, content []byte) (PowerLevels, *plProb
 		return p, nil
 	}
 	var ps problems
-	fields := [...]field{
-		{name: "users_default"}, {name: "events_default"}, {name: "state_default"},
-		{name: "ban"}, {name: "redact"}, {name: "kick"}, {name: "invite"},
-		{name: "events"}, {name: "notifications"}, {name: "users"},
+	var fields [namedCount + 3]field
+	for n := named(0); n < namedCount; n++ {
+		fields[n].name = n.key()
 	}
+	fields[namedCount].name = "events"
+	fields[namedCount+1].name = "notifications"
+	fields[namedCount+2].name = "users"
 	if err := getFields(content, fields[:]); err != nil {
 		return p, &plProblem{kind: problemNamed, reason: "content is not a JSON object"}
 	}
@@ -218,15 +241,15 @@ func parsePowerLevels(v *spec.RoomVersion, content []byte) (PowerLevels, *plProb
 		}
 		l, err := parseLevel(v, raw)
 		if err != nil {
-			ps.add(problemNamed, "%s: %v", namedKeys[n], err)
+			ps.add(problemNamed, "%s: %v", n.key(), err)
 			continue
 		}
 		*p.namedValue(n) = l
 		p.present[n] = true
 	}
-	p.Events = parseLevelMap(v, "events", fields[7].raw, problemMaps, &ps)
-	p.Notifications = parseLevelMap(v, "notifications", fields[8].raw, problemMaps, &ps)
-	p.Users = parseLevelMap(v, "users", fields[9].raw, problemUsers, &ps)
+	p.Events = parseLevelMap(v, "events", fields[namedCount].raw, problemMaps, &ps)
+	p.Notifications = parseLevelMap(v, "notifications", fields[namedCount+1].raw, problemMaps, &ps)
+	p.Users = parseLevelMap(v, "users", fields[namedCount+2].raw, problemUsers, &ps)
 	return p, ps.first()
 }
 
@@ -404,18 +427,20 @@ func (p *PowerLevels) setCreators(v *spec.RoomVersion, creators []string) {
 // level is InfinitePowerLevel). It is the level the auth rules use for a
 // sender, and what state resolution orders by. Invalid power levels or
 // create content degrade to the defaults as in PowerLevelsFromState.
+//
+// It parses the power levels on every call: to look up many users in the
+// same state, call PowerLevelsFromState once and use UserLevel and
+// Infinite.
 func SenderPowerLevel(state StateProvider, v *spec.RoomVersion, userID string) (level int64, infinite bool) {
 	p, _ := PowerLevelsFromState(state, v)
-	return p.UserLevel(userID), v.PrivilegedCreators && p.isCreator(userID)
+	return p.UserLevel(userID), p.Infinite(userID)
 }
 
-func (p PowerLevels) isCreator(userID string) bool {
-	for _, c := range p.creators {
-		if c == userID {
-			return true
-		}
-	}
-	return false
+// Infinite reports whether userID's power level is infinite: userID is a
+// room creator in a version with privileged creators (v12). It is only
+// meaningful on levels from PowerLevelsFromState.
+func (p PowerLevels) Infinite(userID string) bool {
+	return p.creatorLevel == InfinitePowerLevel && contains(p.creators, userID)
 }
 
 // Creators returns the room creators named by a create event, by its room
