@@ -72,7 +72,7 @@ func (r *resolver) authDifference(s *split) (idSet, error) {
 		}
 		return setOf(ids), nil
 	}
-	shared, err := r.walkAuth(s.unconflictedIDs(), nil)
+	shared, err := r.unconflictedAuthChains(s)
 	if err != nil {
 		return nil, fmt.Errorf("auth chains of the unconflicted state: %w", err)
 	}
@@ -93,6 +93,29 @@ func (r *resolver) authDifference(s *split) (idSet, error) {
 		}
 	}
 	return diff, nil
+}
+
+// unconflictedAuthChains returns the union of the auth chains of the
+// unconflicted state's events. Those events are typically most of a large
+// room's state and are not needed otherwise, so they are read for their
+// auth events only and not kept.
+func (r *resolver) unconflictedAuthChains(s *split) (idSet, error) {
+	first, err := r.authEventsOf(s.unconflictedIDs())
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(first))
+	for id := range first {
+		ids = append(ids, id)
+	}
+	rest, err := r.walkAuth(ids, first.has)
+	if err != nil {
+		return nil, err
+	}
+	for id := range rest {
+		first[id] = struct{}{}
+	}
+	return first, nil
 }
 
 // conflictedSubgraph returns the events of the conflicted state subgraph

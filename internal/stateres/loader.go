@@ -67,3 +67,47 @@ func (l *loader) loadAuthEventsOf(ids []string) error {
 	}
 	return l.load(auth)
 }
+
+// authEventsOf returns the union of the auth events of the events ids, in
+// one source call, without caching the events themselves: it is for large
+// sets of events (a room's unconflicted state) that are needed only for
+// their auth events. ids may repeat.
+func (l *loader) authEventsOf(ids []string) (idSet, error) {
+	got, err := l.src.Events(ids)
+	if err != nil {
+		return nil, fmt.Errorf("loading %d events: %w", len(ids), err)
+	}
+	if len(got) != len(ids) {
+		for _, id := range ids {
+			if got[id] == nil {
+				return nil, fmt.Errorf("event %s: %w", id, ErrMissingEvent)
+			}
+		}
+	}
+	out := idSet{}
+	// Most events of a large state cite the same few auth events (create,
+	// power levels, join rules): comparing with the last few added is
+	// cheaper than hashing their IDs again.
+	var recent [4]string
+	next := 0
+	for id, ev := range got {
+		if ev == nil {
+			return nil, fmt.Errorf("event %s: %w", id, ErrMissingEvent)
+		}
+		if ev.EventID() != id {
+			return nil, fmt.Errorf("source returned event %s for ID %s", ev.EventID(), id)
+		}
+	auth:
+		for _, a := range ev.AuthEventIDs() {
+			for _, r := range recent {
+				if r == a {
+					continue auth
+				}
+			}
+			out[a] = struct{}{}
+			recent[next] = a
+			next = (next + 1) % len(recent)
+		}
+	}
+	return out, nil
+}

@@ -1,6 +1,7 @@
 package stateres
 
 import (
+	"maps"
 	"slices"
 
 	"myelin/internal/spec"
@@ -29,15 +30,24 @@ func splitStates(states []StateMap) *split {
 		return s
 	}
 	base := states[0]
+	// found[i] counts the keys of base that states[i] has; when it has no
+	// others, the second pass can skip it.
+	found := make([]int, len(states))
 	for k, id := range base {
-		for _, other := range states[1:] {
-			if oid, ok := other[k]; !ok || oid != id {
+		for i, other := range states[1:] {
+			oid, ok := other[k]
+			if ok {
+				found[i+1]++
+			}
+			if !ok || oid != id {
 				s.conflictedKeys[k] = struct{}{}
-				break
 			}
 		}
 	}
-	for _, other := range states[1:] {
+	for i, other := range states[1:] {
+		if found[i+1] == len(other) {
+			continue
+		}
 		for k := range other {
 			if _, ok := base[k]; !ok {
 				s.conflictedKeys[k] = struct{}{}
@@ -80,8 +90,9 @@ func (s *split) unconflicted(k spec.StateKeyTuple) (string, bool) {
 	return id, ok
 }
 
-// unconflictedIDs returns the distinct events of the unconflicted state
-// map, sorted.
+// unconflictedIDs returns the events of the unconflicted state map, in no
+// particular order. An event appears more than once only if the input maps
+// it under several keys.
 func (s *split) unconflictedIDs() []string {
 	if len(s.states) == 0 {
 		return nil
@@ -92,8 +103,7 @@ func (s *split) unconflictedIDs() []string {
 			ids = append(ids, id)
 		}
 	}
-	slices.Sort(ids)
-	return slices.Compact(ids)
+	return ids
 }
 
 // unconflictedCopy returns the unconflicted state map as a new map.
@@ -101,11 +111,12 @@ func (s *split) unconflictedCopy() StateMap {
 	if len(s.states) == 0 {
 		return StateMap{}
 	}
-	out := make(StateMap, len(s.states[0]))
-	for k, id := range s.states[0] {
-		if _, c := s.conflictedKeys[k]; !c {
-			out[k] = id
-		}
+	out := maps.Clone(s.states[0])
+	if out == nil {
+		out = StateMap{}
+	}
+	for k := range s.conflictedKeys {
+		delete(out, k)
 	}
 	return out
 }
