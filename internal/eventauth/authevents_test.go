@@ -119,6 +119,16 @@ var authEventsCases = []authEventsCase{
 			b := r.builder(spec.MRoomMember, strp(carol), mod, inv.Content())
 			return r.withAuth(b, append(r.selected(mod), other)...)
 		}},
+	{name: "member without state_key: the common selection", want: "1-12:ok",
+		build: func(r *room) (*pdu.Event, []*pdu.Event) {
+			b := r.builder(spec.MRoomMember, nil, bob, map[string]any{"membership": "join"})
+			return r.withAuth(b, r.selected(bob)...)
+		}},
+	{name: "member without state_key: join rules are not selected", want: "1-11:2.2 12:3.2",
+		build: func(r *room) (*pdu.Event, []*pdu.Event) {
+			b := r.builder(spec.MRoomMember, nil, bob, map[string]any{"membership": "join"})
+			return r.withAuth(b, append(r.selected(bob), r.get(spec.MRoomJoinRules, ""))...)
+		}},
 	{name: "a listed auth event not supplied", want: "1-12:error",
 		build: func(r *room) (*pdu.Event, []*pdu.Event) {
 			ev, given := r.withAuth(r.msgBuilder(bob), r.selected(bob)...)

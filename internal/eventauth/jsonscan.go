@@ -244,16 +244,6 @@ func decodeString(raw []byte) (string, bool) {
 	return s, true
 }
 
-// stringEquals reports whether raw is a JSON string whose value is s,
-// without allocating in the common case of a string with no escapes.
-func stringEquals(raw []byte, s string) bool {
-	if len(raw) == len(s)+2 && raw[0] == '"' && string(raw[1:len(raw)-1]) == s {
-		return true
-	}
-	v, ok := decodeString(raw)
-	return ok && v == s
-}
-
 // isObject reports whether a JSON value is an object, by its first byte.
 func isObject(raw []byte) bool { return len(raw) > 0 && raw[0] == '{' }
 
