@@ -13,9 +13,10 @@ import (
 //  1. no two entries may share a (type, state_key) pair;
 //  2. every entry must be one the auth events selection (server-server
 //     API) would pick for ev; in v12 the m.room.create event never is;
-//  3. no entry may itself have been rejected — package pdu does not record
-//     rejection, so the caller must not pass, and must reject ev for, an
-//     auth event it rejected;
+//  3. no entry may itself have been rejected. pdu.Event does not record
+//     rejection, so this rule is the caller's: when it rejected one of the
+//     auth events, it must reject ev under this rule without relying on
+//     CheckAuthEvents;
 //  4. (before v12) one entry must be the m.room.create event;
 //  5. every entry must be in ev's room.
 //
