@@ -21,6 +21,7 @@ type Store interface {
 	store.Rooms
 	store.Receipts
 	store.Directory
+	store.Sync
 }
 
 // Run runs the whole suite against stores made by open.
@@ -45,4 +46,5 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("Receipts", func(t *testing.T) { testReceipts(t, open(t)) })
 	t.Run("ReceiptsConcurrent", func(t *testing.T) { testReceiptsConcurrent(t, open(t)) })
 	t.Run("Directory", func(t *testing.T) { testDirectory(t, open(t)) })
+	t.Run("SyncReads", func(t *testing.T) { testSyncReads(t, open(t)) })
 }
