@@ -13,8 +13,8 @@ type EventRange struct {
 // RoomSummary is what /sync reports in a room's summary: the counts of
 // joined and invited members, and up to five heroes.
 type RoomSummary struct {
-	RoomNID          int64
-	Joined, Invited  int
+	RoomNID         int64
+	Joined, Invited int
 	// Heroes are the first joined or invited members other than the
 	// syncing user, ordered by the stream position of their membership
 	// event; when there are none, the first left or banned ones.
