@@ -48,6 +48,9 @@ type Services struct {
 	Presence    Presence
 	Filters     Filters
 	Rooms       Rooms
+	Typing      Typing
+	Receipts    Receipts
+	Directory   Directory
 }
 
 // New builds the API over its services.

@@ -16,6 +16,9 @@ func (a *API) routes() []route {
 		a.roomRoutes(),
 		a.membershipRoutes(),
 		a.roomAliasRoutes(),
+		a.typingRoutes(),
+		a.receiptRoutes(),
+		a.directoryRoutes(),
 	} {
 		all = append(all, group...)
 	}

@@ -18,16 +18,19 @@ import (
 
 	"myelin/internal/accountdata"
 	"myelin/internal/config"
+	"myelin/internal/directory"
 	"myelin/internal/filter"
 	"myelin/internal/httpapi"
 	"myelin/internal/notify"
 	"myelin/internal/presence"
 	"myelin/internal/profile"
 	"myelin/internal/push"
+	"myelin/internal/receipts"
 	"myelin/internal/room"
 	"myelin/internal/signing"
 	"myelin/internal/spec"
 	"myelin/internal/sqlstore"
+	"myelin/internal/typing"
 	"myelin/internal/users"
 )
 
@@ -53,6 +56,11 @@ type Server struct {
 	// Notifier wakes readers of the streams; Rooms is the room engine.
 	Notifier *notify.Notifier
 	Rooms    *room.Engine
+
+	// Ephemeral room data and the published room directory.
+	Typing    *typing.Service
+	Receipts  *receipts.Service
+	Directory *directory.Service
 }
 
 // New opens the store (creating the data directory and signing key on first
@@ -82,6 +90,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	s.AccountData = accountdata.New(db, s.PushRules, s.Notifier)
 	s.Presence = presence.New(presence.Options{ServerName: serverName, Notifier: s.Notifier}, db)
 	s.Filters = filter.New(db)
+	s.Typing = typing.New(typing.Options{Notifier: s.Notifier}, db)
+	s.Receipts = receipts.New(receipts.Options{Notifier: s.Notifier}, db, db, s.Rooms, s.AccountData)
+	s.Directory = directory.New(directory.Options{ServerName: serverName}, db, db, s.Rooms)
 	s.api = httpapi.New(httpapi.Options{
 		ServerName:      spec.ServerName(cfg.ServerName),
 		MaxRequestBytes: cfg.MaxRequestBytes,
@@ -96,6 +107,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		Presence:    s.Presence,
 		Filters:     s.Filters,
 		Rooms:       s.Rooms,
+		Typing:      s.Typing,
+		Receipts:    s.Receipts,
+		Directory:   s.Directory,
 	})
 	return s, nil
 }
@@ -125,7 +139,10 @@ func OpenStore(ctx context.Context, cfg config.Config) (*sqlstore.DB, error) {
 func (s *Server) Handler() http.Handler { return s.api }
 
 // Close releases the store.
-func (s *Server) Close() error { return s.db.Close() }
+func (s *Server) Close() error {
+	s.Typing.Close()
+	return s.db.Close()
+}
 
 // Run serves the client API on ln until ctx ends, then stops accepting,
 // lets in-flight requests finish within the shutdown grace, and returns.
