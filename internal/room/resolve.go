@@ -105,7 +105,7 @@ func (w *writer) resolve(snaps []int64) (int64, store.StateMap, error) {
 	}
 	changes := store.StateMap{}
 	diffInto(changes, states[best], result)
-	nid, err := w.sw.NewSnapshot(w.ctx, inputs[best], states[best], changes)
+	nid, err := w.newSnapshot(inputs[best], states[best], changes)
 	if err != nil {
 		return 0, nil, err
 	}

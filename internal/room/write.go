@@ -43,6 +43,7 @@ type writer struct {
 	// Created in this transaction.
 	newEvents map[int64]*pdu.Event
 	newKeys   map[spec.StateKeyTuple]int64
+	newSnaps  map[int64]bool // snapshots stored in this transaction
 	byID      map[string]int64 // event ID -> NID, new events
 	afterOf   map[int64]int64  // new event NID -> its state after
 	// persisted lists the events persisted, in order.
@@ -84,6 +85,7 @@ func (e *Engine) newWriter(ctx context.Context, sw store.RoomWriter, ri roomInfo
 		newKeys:   map[spec.StateKeyTuple]int64{},
 		byID:      map[string]int64{},
 		afterOf:   map[int64]int64{},
+		newSnaps:  map[int64]bool{},
 	}
 	var err error
 	if w.cur, err = e.snapshot(ctx, w.curNID, sw.Snapshot); err != nil {
@@ -151,12 +153,25 @@ func (w *writer) extremities() ([]store.Extremity, error) {
 	return w.extrem, nil
 }
 
-// snapshot reads a snapshot inside the transaction.
+// snapshot reads a snapshot inside the transaction; those stored in it
+// stay out of the engine's cache until the commit.
 func (w *writer) snapshot(nid int64) (store.StateMap, error) {
 	if nid == w.curNID {
 		return w.cur, nil
 	}
+	if w.newSnaps[nid] {
+		return w.sw.Snapshot(w.ctx, nid)
+	}
 	return w.e.snapshot(w.ctx, nid, w.sw.Snapshot)
+}
+
+// newSnapshot stores a snapshot (see store.RoomWriter.NewSnapshot).
+func (w *writer) newSnapshot(parent int64, base, changes store.StateMap) (int64, error) {
+	nid, err := w.sw.NewSnapshot(w.ctx, parent, base, changes)
+	if err == nil {
+		w.newSnaps[nid] = true
+	}
+	return nid, err
 }
 
 // events returns parsed events by NID.
@@ -427,7 +442,7 @@ func (w *writer) persist(ev *pdu.Event, prevs []store.Extremity, beforeNID int64
 
 	afterNID := beforeNID
 	if keyNID != 0 {
-		if afterNID, err = w.sw.NewSnapshot(w.ctx, beforeNID, before, store.StateMap{keyNID: nid}); err != nil {
+		if afterNID, err = w.newSnapshot(beforeNID, before, store.StateMap{keyNID: nid}); err != nil {
 			return err
 		}
 		if err := w.sw.SetStateAfter(w.ctx, nid, afterNID); err != nil {
