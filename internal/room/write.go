@@ -43,7 +43,7 @@ type writer struct {
 	// Created in this transaction.
 	newEvents map[int64]*pdu.Event
 	newKeys   map[spec.StateKeyTuple]int64
-	newSnaps  map[int64]bool // snapshots stored in this transaction
+	newSnaps  map[int64]bool   // snapshots stored in this transaction
 	byID      map[string]int64 // event ID -> NID, new events
 	afterOf   map[int64]int64  // new event NID -> its state after
 	// persisted lists the events persisted, in order.
