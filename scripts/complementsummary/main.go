@@ -6,7 +6,8 @@
 //     package and name so that runs diff cleanly;
 //   - -failures FILE (optional): every failed test with its failure
 //     message: the last line it logged through t.Log/t.Error ("file.go:N:
-//     ...") that is not one of Complement's request logs, else its last line;
+//     ...") that is not one of Complement's request logs or warnings, else
+//     the names of its failed subtests, else its last line;
 //   - standard output: per package, the counts of top-level tests and of all
 //     tests, the failed top-level tests, and as the last line
 //     "N passed, M failed, K skipped" over the top-level tests of every
@@ -58,6 +59,8 @@ type testState struct {
 	result   string // "" while running
 	lastLine string // last non-empty output line
 	reason   string // last line that looks like a failure message
+
+	subtestsFailed []string // names below this test, for its reason
 }
 
 // testLogLine matches output of t.Log and t.Error: "file.go:123: message".
@@ -70,7 +73,7 @@ var ansiEscape = regexp.MustCompile("\x1b\\[[0-9;]*m")
 // a request log ("[CSAPI] POST ... => 200") or a timing line.
 func isReason(line string) bool {
 	return testLogLine.MatchString(line) && !strings.Contains(line, "[CSAPI] ") && !strings.Contains(line, "[FED] ") &&
-		!strings.Contains(line, "Deploy times: ")
+		!strings.Contains(line, "Deploy times: ") && !strings.Contains(line, "WARNING: ")
 }
 
 func (st *testState) why() string {
@@ -138,12 +141,28 @@ func (r *report) add(ev event) {
 }
 
 // finish marks tests that never reported a result (the binary crashed or
-// timed out) as failed.
+// timed out) as failed, and explains failed tests that logged no failure
+// message by their failed subtests.
 func (r *report) finish() {
 	for _, st := range r.tests {
 		if st.result == "" {
 			st.result = "fail"
 			st.reason = "no result: the test binary crashed or timed out; last output: " + st.lastLine
+		}
+	}
+	for _, k := range r.sortedKeys() {
+		parent, i := k, strings.LastIndex(k.name, "/")
+		if i < 0 || r.tests[k].result != "fail" {
+			continue
+		}
+		parent.name = k.name[:i]
+		if st := r.tests[parent]; st != nil && st.reason == "" {
+			st.subtestsFailed = append(st.subtestsFailed, k.name[i+1:])
+		}
+	}
+	for _, st := range r.tests {
+		if st.reason == "" && len(st.subtestsFailed) > 0 {
+			st.reason = "failed subtests: " + strings.Join(st.subtestsFailed, ", ")
 		}
 	}
 }

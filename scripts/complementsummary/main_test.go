@@ -28,6 +28,14 @@ const stream = `{"Action":"start","Package":"example/tests/csapi"}
 {"Action":"run","Package":"example/tests/csapi","Test":"TestCrash"}
 {"Action":"run","Package":"example/tests/csapi","Test":"TestCrash/sub"}
 {"Action":"output","Package":"example/tests/csapi","Test":"TestCrash/sub","Output":"panic: boom\n"}
+{"Action":"run","Package":"example/tests/csapi","Test":"TestParent"}
+{"Action":"run","Package":"example/tests/csapi","Test":"TestParent/a"}
+{"Action":"output","Package":"example/tests/csapi","Test":"TestParent","Output":"    sync_test.go:112: WARNING: TestSync called runtime.SkipIf([dendrite])\n"}
+{"Action":"output","Package":"example/tests/csapi","Test":"TestParent/a","Output":"    x_test.go:1: boom\n"}
+{"Action":"fail","Package":"example/tests/csapi","Test":"TestParent/a","Elapsed":0}
+{"Action":"run","Package":"example/tests/csapi","Test":"TestParent/b"}
+{"Action":"pass","Package":"example/tests/csapi","Test":"TestParent/b","Elapsed":0}
+{"Action":"fail","Package":"example/tests/csapi","Test":"TestParent","Elapsed":0}
 {"Action":"fail","Package":"example/tests/csapi","Elapsed":20}
 `
 
@@ -42,6 +50,9 @@ func TestReport(t *testing.T) {
 	want := `{"package":"example/tests/csapi","name":"TestCrash","result":"fail"}
 {"package":"example/tests/csapi","name":"TestCrash/sub","result":"fail"}
 {"package":"example/tests/csapi","name":"TestLogin","result":"fail"}
+{"package":"example/tests/csapi","name":"TestParent","result":"fail"}
+{"package":"example/tests/csapi","name":"TestParent/a","result":"fail"}
+{"package":"example/tests/csapi","name":"TestParent/b","result":"pass"}
 {"package":"example/tests/csapi","name":"TestSkipped","result":"skip"}
 {"package":"example/tests/csapi","name":"TestVersionStructure","result":"pass"}
 {"package":"example/tests/csapi","name":"TestVersionStructure/Version_responds_200_OK_with_valid_structure","result":"pass"}
@@ -50,10 +61,10 @@ func TestReport(t *testing.T) {
 		t.Errorf("results =\n%s\nwant\n%s", got, want)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if last := lines[len(lines)-1]; last != "1 passed, 2 failed, 1 skipped" {
+	if last := lines[len(lines)-1]; last != "1 passed, 3 failed, 1 skipped" {
 		t.Errorf("last summary line = %q\n%s", last, out.String())
 	}
-	for _, want := range []string{"with subtests:   2 passed, 3 failed, 1 skipped", "failed: TestCrash TestLogin"} {
+	for _, want := range []string{"with subtests:   3 passed, 5 failed, 1 skipped", "failed: TestCrash TestLogin TestParent"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, out.String())
 		}
@@ -61,6 +72,7 @@ func TestReport(t *testing.T) {
 	f, _ := os.ReadFile(failures)
 	for _, want := range []string{
 		"TestLogin\n\tdeployment.go:133: CSAPI.MustDo POST /register returned non-2xx code: 404 Not Found\n",
+		"TestParent\n\tfailed subtests: a\n",
 		"TestCrash/sub\n\tno result: the test binary crashed or timed out; last output: panic: boom\n",
 	} {
 		if !strings.Contains(string(f), want) {
