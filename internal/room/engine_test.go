@@ -389,7 +389,31 @@ func TestStateDeltaAndVisibility(t *testing.T) {
 	}
 	var ce map[string]any
 	json.Unmarshal(formatted[0], &ce)
-	if ce["event_id"] != late || ce["unsigned"].(map[string]any)["transaction_id"] != "2" {
+	if ce["event_id"] != late || ce["unsigned"].(map[string]any)["transaction_id"] != "2" || ce["unsigned"].(map[string]any)["membership"] != "join" {
 		t.Fatalf("client event = %s", formatted[0])
+	}
+	// unsigned.membership is the viewer's: leave before bob's join, join
+	// on it and after.
+	var bobJoin store.Event
+	if ms, err := st.MembershipEvents(ctx, "@bob:a.test", 0, 1<<60); err != nil || len(ms) != 1 {
+		t.Fatal(ms, err)
+	} else {
+		bobJoin = ms[0]
+	}
+	formatted, err = eng.ClientEvents(ctx, []store.Event{byID[early], bobJoin, byID[late]}, Viewer{UserID: "@bob:a.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"leave", "join", "join"} {
+		var ce struct {
+			Unsigned struct {
+				Membership    string `json:"membership"`
+				TransactionID string `json:"transaction_id"`
+			} `json:"unsigned"`
+		}
+		json.Unmarshal(formatted[i], &ce)
+		if ce.Unsigned.Membership != want || ce.Unsigned.TransactionID != "" {
+			t.Fatalf("event %d for bob: %s; want membership %s and no transaction ID", i, formatted[i], want)
+		}
 	}
 }

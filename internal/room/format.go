@@ -73,11 +73,17 @@ func (e *Engine) ClientEvents(ctx context.Context, evs []store.Event, viewer Vie
 			return nil, err
 		}
 		for _, se := range stored {
-			raw, err := e.formatOne(se, rp[se.NID], nil, nil, viewer)
+			raw, err := e.formatOne(se, rp[se.NID], nil, nil, viewer, "")
 			if err != nil {
 				return nil, err
 			}
 			redactions[se.ID] = raw
+		}
+	}
+	var facts *roomVisibility
+	if viewer.UserID != "" {
+		if facts, err = e.newFacts(ctx, viewer.UserID); err != nil {
+			return nil, err
 		}
 	}
 	out := make([]json.RawMessage, 0, len(evs))
@@ -86,7 +92,13 @@ func (e *Engine) ClientEvents(ctx context.Context, evs []store.Event, viewer Vie
 		if se.RedactedBy != "" {
 			because = redactions[se.RedactedBy]
 		}
-		raw, err := e.formatOne(se, parsed[se.NID], prev[se.Replaces], because, viewer)
+		membership := ""
+		if facts != nil {
+			if membership, err = facts.membershipAt(ctx, se); err != nil {
+				return nil, err
+			}
+		}
+		raw, err := e.formatOne(se, parsed[se.NID], prev[se.Replaces], because, viewer, membership)
 		if err != nil {
 			return nil, err
 		}
@@ -95,7 +107,7 @@ func (e *Engine) ClientEvents(ctx context.Context, evs []store.Event, viewer Vie
 	return out, nil
 }
 
-func (e *Engine) formatOne(se store.Event, ev, prev *pdu.Event, redactedBecause json.RawMessage, viewer Viewer) (json.RawMessage, error) {
+func (e *Engine) formatOne(se store.Event, ev, prev *pdu.Event, redactedBecause json.RawMessage, viewer Viewer, membership string) (json.RawMessage, error) {
 	if ev == nil {
 		return nil, fmt.Errorf("event %s was not parsed", se.ID)
 	}
@@ -113,6 +125,9 @@ func (e *Engine) formatOne(se store.Event, ev, prev *pdu.Event, redactedBecause 
 	}
 	if se.TxnID != "" && viewer.DeviceID == se.TxnDevice && viewer.UserID == ev.Sender() {
 		ce.Unsigned["transaction_id"] = se.TxnID
+	}
+	if membership != "" {
+		ce.Unsigned["membership"] = membership
 	}
 	if prev != nil {
 		ce.Unsigned["prev_content"] = prev.Content()

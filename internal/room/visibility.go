@@ -77,8 +77,39 @@ type stateFacts struct {
 	visibility, membership string
 }
 
-func (e *Engine) roomVisibility(ctx context.Context, roomNID int64, user string) (*roomVisibility, error) {
+// newFacts returns a roomVisibility that reads only state facts (no
+// membership history).
+func (e *Engine) newFacts(ctx context.Context, user string) (*roomVisibility, error) {
 	rv := &roomVisibility{e: e, user: user, facts: map[int64]stateFacts{}}
+	hv := spec.StateKeyTuple{Type: spec.MRoomHistoryVisibility}
+	mem := spec.StateKeyTuple{Type: spec.MRoomMember, StateKey: user}
+	keys, err := e.keyNIDsOf(ctx, []spec.StateKeyTuple{hv, mem})
+	if err != nil {
+		return nil, err
+	}
+	rv.hvKey, rv.memberKey = keys[hv], keys[mem]
+	return rv, nil
+}
+
+// membershipAt returns the user's membership at an event: after it for
+// their own member events, before it otherwise; "leave" for none (the
+// value of unsigned.membership).
+func (rv *roomVisibility) membershipAt(ctx context.Context, se store.Event) (string, error) {
+	if se.Type == spec.MRoomMember && se.StateKey != nil && *se.StateKey == rv.user {
+		return se.Membership, nil
+	}
+	f, err := rv.factsOf(ctx, se.StateBefore)
+	if err != nil || f.membership == "" {
+		return spec.MembershipLeave, err
+	}
+	return f.membership, nil
+}
+
+func (e *Engine) roomVisibility(ctx context.Context, roomNID int64, user string) (*roomVisibility, error) {
+	rv, err := e.newFacts(ctx, user)
+	if err != nil {
+		return nil, err
+	}
 	m, err := e.store.RoomMembership(ctx, roomNID, user)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, err
@@ -93,13 +124,6 @@ func (e *Engine) roomVisibility(ctx context.Context, roomNID int64, user string)
 		}
 		rv.latestJoin = last.Pos
 	}
-	hv := spec.StateKeyTuple{Type: spec.MRoomHistoryVisibility}
-	mem := spec.StateKeyTuple{Type: spec.MRoomMember, StateKey: user}
-	keys, err := e.keyNIDsOf(ctx, []spec.StateKeyTuple{hv, mem})
-	if err != nil {
-		return nil, err
-	}
-	rv.hvKey, rv.memberKey = keys[hv], keys[mem]
 	return rv, nil
 }
 
