@@ -35,6 +35,10 @@ func (r *resolver) iterativeAuthChecks(ps *partialState, ids []string) error {
 	}
 	for _, id := range ids {
 		ev := r.event(id)
+		if !ev.IsState() {
+			// Only a malformed state map names a message event.
+			continue
+		}
 		allowed, err := r.steps.allowed(r, ps, ev)
 		if err != nil {
 			return fmt.Errorf("iterative auth checks: %w", err)

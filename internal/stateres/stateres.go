@@ -9,7 +9,9 @@ import (
 )
 
 // StateMap is a room state: the event ID of the state event for each
-// (type, state_key) pair.
+// (type, state_key) pair. Each entry should name a state event with that
+// type and state key; state resolution places the events it resolves under
+// their own type and state key.
 type StateMap map[spec.StateKeyTuple]string
 
 // EventSource gives state resolution access to events.

@@ -48,3 +48,44 @@ func TestGenerateValid(t *testing.T) {
 		}
 	}
 }
+
+// TestGenerateVariety checks that histories contain every kind of event
+// the generator promises, forks and merges.
+func TestGenerateVariety(t *testing.T) {
+	seen := map[string]int{}
+	merge := func(room *Room, states []State) (State, error) {
+		// A naive merge is enough here: the first state, which every
+		// branch tip's state is a valid state of the room.
+		return states[0], nil
+	}
+	for _, v := range spec.RoomVersions() {
+		for seed := range uint64(4) {
+			room, err := Generate(Options{Version: v, Seed: seed, Branches: 4, Merge: merge})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ev := range room.Order[room.Setup:] {
+				kind := ev.Type()
+				if m, err := ev.Membership(); err == nil {
+					kind = m
+					if m == spec.MembershipLeave && !ev.StateKeyEquals(ev.Sender()) {
+						kind = "kick"
+					}
+				}
+				seen[kind]++
+				if len(ev.PrevEventIDs()) > 1 {
+					seen["merge"]++
+				}
+			}
+		}
+	}
+	for _, kind := range []string{
+		spec.MRoomPowerLevels, spec.MRoomJoinRules, spec.MRoomTopic, spec.MRoomName, spec.MRoomMessage, spec.MRoomRedaction,
+		spec.MembershipJoin, spec.MembershipLeave, spec.MembershipInvite, spec.MembershipBan, spec.MembershipKnock, "kick", "merge",
+	} {
+		if seen[kind] == 0 {
+			t.Errorf("no %s event generated", kind)
+		}
+	}
+	t.Logf("events by kind: %v", seen)
+}
