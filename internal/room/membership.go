@@ -91,10 +91,6 @@ func (e *Engine) Join(ctx context.Context, s Sender, roomIDOrAlias, reason strin
 	}
 	user := s.UserID.String()
 	profile := e.profiles(ctx, []string{user})[user]
-	memberships, err := e.store.UserMemberships(ctx, user)
-	if err != nil {
-		return "", err
-	}
 	err = e.write(ctx, ri, func(w *writer) error {
 		m, old, err := w.membershipOf(w.cur, user)
 		if err != nil {
@@ -105,7 +101,7 @@ func (e *Engine) Join(ctx context.Context, s Sender, roomIDOrAlias, reason strin
 			return nil
 		}
 		if m != spec.MembershipJoin && m != spec.MembershipInvite {
-			via, err := w.restrictedAuthoriser(user, memberships)
+			via, err := w.restrictedAuthoriser(user)
 			if err != nil {
 				return err
 			}
@@ -142,7 +138,7 @@ func sameMember(ev *pdu.Event, content map[string]any) bool {
 // who may invite (the highest-powered one); "" when the room is not
 // restricted or the conditions do not hold (the authorization rules then
 // decide).
-func (w *writer) restrictedAuthoriser(user string, memberships []store.Membership) (string, error) {
+func (w *writer) restrictedAuthoriser(user string) (string, error) {
 	v := w.room.Version
 	tuples := []spec.StateKeyTuple{createTuple, {Type: spec.MRoomJoinRules}, {Type: spec.MRoomPowerLevels}}
 	st, err := w.stateEvents(w.cur, tuples)
@@ -167,6 +163,10 @@ func (w *writer) restrictedAuthoriser(user string, memberships []store.Membershi
 		(rules.JoinRule == spec.JoinRuleKnockRestricted && v.KnockRestricted)
 	if !restricted {
 		return "", nil
+	}
+	memberships, err := w.e.store.UserMemberships(w.ctx, user)
+	if err != nil {
+		return "", err
 	}
 	allowed := false
 	for _, a := range rules.Allow {
