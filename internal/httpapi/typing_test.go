@@ -1,0 +1,131 @@
+package httpapi_test
+
+import (
+	"context"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"maunium.net/go/mautrix"
+
+	"myelin/internal/testkit/testdb"
+	"myelin/internal/testkit/testserver"
+	"myelin/internal/typing"
+)
+
+// TestTyping sets and clears typing notifications with mautrix and checks
+// what a /sync reader gets from the typing service, and its wake-ups.
+func TestTyping(t *testing.T) {
+	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
+		t.Parallel()
+		ctx := context.Background()
+		hs := testserver.Start(t, e)
+		alice, bob := rmLogin(t, hs, "alice"), rmLogin(t, hs, "bob")
+		resp, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "public_chat"})
+		mustNot(t, err)
+		room := resp.RoomID.String()
+		_, err = bob.JoinRoomByID(ctx, resp.RoomID)
+		mustNot(t, err)
+		ty := hs.Srv.Typing
+
+		before := ty.Position()
+		woken := hs.Srv.Notifier.Wait(typing.Stream, before)
+		_, err = alice.UserTyping(ctx, resp.RoomID, true, 10*time.Second)
+		mustNot(t, err)
+		select {
+		case <-woken:
+		case <-time.After(5 * time.Second):
+			t.Fatal("typing did not wake a waiting reader")
+		}
+		_, err = bob.UserTyping(ctx, resp.RoomID, true, 10*time.Second)
+		mustNot(t, err)
+		if got := ty.Typing([]string{room}); !slices.Equal(got[room], []string{"@alice:localhost", "@bob:localhost"}) {
+			t.Fatalf("typing = %v", got)
+		}
+		mid := ty.Position()
+		_, err = alice.UserTyping(ctx, resp.RoomID, false, 0)
+		mustNot(t, err)
+		changed, _ := ty.Since([]string{room}, mid)
+		if !slices.Equal(changed[room], []string{"@bob:localhost"}) {
+			t.Fatalf("changes since %d = %v", mid, changed)
+		}
+		// A short timeout expires by itself, and wakes readers.
+		pos := ty.Position()
+		woken = hs.Srv.Notifier.Wait(typing.Stream, pos)
+		_, err = bob.UserTyping(ctx, resp.RoomID, true, 50*time.Millisecond)
+		mustNot(t, err)
+		deadline := time.After(5 * time.Second)
+		for len(ty.Typing([]string{room})) != 0 {
+			select {
+			case <-deadline:
+				t.Fatalf("bob still typing after his timeout: %v", ty.Typing([]string{room}))
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		select {
+		case <-woken:
+		default:
+			t.Fatal("expiry did not notify")
+		}
+		// Over the cap, a timeout is accepted and capped.
+		r := rmCall(t, hs, alice.token, "PUT", "/_matrix/client/v3/rooms/"+url.PathEscape(room)+"/typing/@alice:localhost",
+			`{"typing":true,"timeout":9007199254740991}`)
+		rmExpect(t, r, 200, "")
+		// The legacy r0 prefix serves the endpoint too.
+		r = rmCall(t, hs, alice.token, "PUT", "/_matrix/client/r0/rooms/"+url.PathEscape(room)+"/typing/@alice:localhost", `{"typing":false}`)
+		rmExpect(t, r, 200, "")
+	})
+}
+
+// TestTypingBadInput sends typing requests that must fail, and checks that
+// nobody is typing afterwards.
+func TestTypingBadInput(t *testing.T) {
+	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
+		t.Parallel()
+		ctx := context.Background()
+		hs := testserver.Start(t, e)
+		alice, carol := rmLogin(t, hs, "alice"), rmLogin(t, hs, "carol")
+		resp, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "public_chat"})
+		mustNot(t, err)
+		room := url.PathEscape(resp.RoomID.String())
+		path := func(roomID, user string) string {
+			return "/_matrix/client/v3/rooms/" + roomID + "/typing/" + url.PathEscape(user)
+		}
+		ok := `{"typing":true,"timeout":10000}`
+		for _, tc := range []struct {
+			name, token, path, body string
+			status                  int
+			errcode                 string
+		}{
+			{"no token", "", path(room, "@alice:localhost"), ok, 401, "M_MISSING_TOKEN"},
+			{"another user", alice.token, path(room, "@carol:localhost"), ok, 403, "M_FORBIDDEN"},
+			{"not a user ID", alice.token, path(room, "alice"), ok, 403, "M_FORBIDDEN"},
+			{"not joined", carol.token, path(room, "@carol:localhost"), ok, 403, "M_FORBIDDEN"},
+			{"unknown room", alice.token, path("!nope:localhost", "@alice:localhost"), ok, 404, "M_NOT_FOUND"},
+			{"invalid room ID", alice.token, path("nope", "@alice:localhost"), ok, 400, "M_INVALID_PARAM"},
+			{"malformed JSON", alice.token, path(room, "@alice:localhost"), `{"typing":`, 400, "M_NOT_JSON"},
+			{"not an object", alice.token, path(room, "@alice:localhost"), `[true]`, 400, "M_BAD_JSON"},
+			{"typing not a boolean", alice.token, path(room, "@alice:localhost"), `{"typing":"yes"}`, 400, "M_BAD_JSON"},
+			{"timeout not a number", alice.token, path(room, "@alice:localhost"), `{"typing":true,"timeout":"10"}`, 400, "M_BAD_JSON"},
+			{"typing missing", alice.token, path(room, "@alice:localhost"), `{"timeout":1000}`, 400, "M_MISSING_PARAM"},
+			{"negative timeout", alice.token, path(room, "@alice:localhost"), `{"typing":true,"timeout":-1}`, 400, "M_INVALID_PARAM"},
+			{"over-size body", alice.token, path(room, "@alice:localhost"), `{"typing":true,"x":"` + strings.Repeat("a", int(hs.Config.MaxRequestBytes)) + `"}`, 413, "M_TOO_LARGE"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				rmExpect(t, rmCall(t, hs, tc.token, "PUT", tc.path, tc.body), tc.status, tc.errcode)
+			})
+		}
+		if got := hs.Srv.Typing.Typing([]string{resp.RoomID.String()}); len(got) != 0 {
+			t.Fatalf("typing after bad requests: %v", got)
+		}
+		// A user who left may no longer type there.
+		_, err = carol.JoinRoomByID(ctx, resp.RoomID)
+		mustNot(t, err)
+		_, err = carol.LeaveRoom(ctx, resp.RoomID)
+		mustNot(t, err)
+		_, err = carol.UserTyping(ctx, resp.RoomID, true, time.Second)
+		expectMatrixError(t, err, 403, "M_FORBIDDEN")
+	})
+}
