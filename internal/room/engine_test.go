@@ -417,3 +417,79 @@ func TestStateDeltaAndVisibility(t *testing.T) {
 		}
 	}
 }
+
+// TestTwoEnginesShareDatabase runs two engines, each with its own store
+// handle, on one database (as two processes would) and has both send to
+// one room at once: the room's writes serialize in the database (advisory
+// lock on PostgreSQL, the write lock on SQLite), so every event persists
+// on one linear chain.
+func TestTwoEnginesShareDatabase(t *testing.T) {
+	for _, e := range testdb.Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			ctx := context.Background()
+			dbURL, path := e.New(t)
+			var engines []*Engine
+			var first *sqlstore.DB
+			for i := 0; i < 2; i++ {
+				db, err := sqlstore.Open(ctx, sqlstore.Options{URL: dbURL, SQLitePath: path})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { db.Close() })
+				if first == nil {
+					first = db
+				}
+				engines = append(engines, newEngine(t, db))
+			}
+			alice := sender(t, "@alice:a.test")
+			roomID, err := engines[0].CreateRoom(ctx, alice, CreateRoomRequest{Preset: PresetPublicChat})
+			if err != nil {
+				t.Fatal(err)
+			}
+			const each = 20
+			var wg sync.WaitGroup
+			for i, eng := range engines {
+				for g := 0; g < 3; g++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for n := 0; n < each; n++ {
+							if _, err := eng.SendMessage(ctx, alice, roomID, "m.room.message", fmt.Sprintf("e%d-g%d-%d", i, g, n),
+								json.RawMessage(`{"body":"x"}`)); err != nil {
+								t.Error(err)
+								return
+							}
+						}
+					}()
+				}
+			}
+			wg.Wait()
+			r, err := first.RoomByID(ctx, roomID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs, err := first.RoomEvents(ctx, []int64{r.NID}, 0, 1<<60, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msgs := 0
+			for i, se := range evs {
+				if se.Type == "m.room.message" {
+					msgs++
+				}
+				if i+1 < len(evs) {
+					ev, err := pdu.Parse(spec.MustRoomVersion(spec.DefaultRoomVersion), se.JSON)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if prev := ev.PrevEventIDs(); len(prev) != 1 || prev[0] != evs[i+1].ID {
+						t.Fatalf("event %s has prev %v, want %s: the engines' writes interleaved", se.ID, prev, evs[i+1].ID)
+					}
+				}
+			}
+			if msgs != 2*3*each {
+				t.Fatalf("%d messages, want %d", msgs, 2*3*each)
+			}
+		})
+	}
+}
