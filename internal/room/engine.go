@@ -82,7 +82,8 @@ type Engine struct {
 	notify *notify.Notifier
 	log    *slog.Logger
 
-	locks roomLocks
+	locks   roomLocks
+	batches batches
 
 	rooms     *lru[string, roomInfo]
 	roomNIDs  *lru[int64, roomInfo]
@@ -119,6 +120,7 @@ func New(opts Options, st store.Rooms, n *notify.Notifier) *Engine {
 		notify:    n,
 		log:       opts.Logger,
 		locks:     roomLocks{m: map[int64]*roomLock{}},
+		batches:   batches{queues: map[int64]*roomQueue{}},
 		rooms:     newLRU[string, roomInfo](10000),
 		roomNIDs:  newLRU[int64, roomInfo](10000),
 		snapshots: newLRU[int64, store.StateMap](1000),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	mrand "math/rand/v2"
@@ -267,6 +268,21 @@ func TestConcurrentSends(t *testing.T) {
 			}
 			const goroutines, each = 8, 15
 			var wg sync.WaitGroup
+			// A non-member sends at the same time: each of its events is
+			// rejected alone, in whatever batch it lands.
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				eve := sender(t, "@eve:a.test")
+				for i := 0; i < each; i++ {
+					_, err := eng.SendMessage(ctx, eve, roomID, "m.room.message", fmt.Sprint(i), json.RawMessage(`{"body":"spam"}`))
+					var me *spec.Error
+					if !errors.As(err, &me) || me.Code != spec.ErrForbidden {
+						t.Errorf("non-member send = %v, want M_FORBIDDEN", err)
+						return
+					}
+				}
+			}()
 			for g := 0; g < goroutines; g++ {
 				wg.Add(1)
 				go func() {
@@ -299,6 +315,9 @@ func TestConcurrentSends(t *testing.T) {
 				seen[se.Pos] = true
 				if se.Type == "m.room.message" {
 					msgs++
+				}
+				if se.Sender == "@eve:a.test" {
+					t.Fatalf("a rejected event was stored: %s", se.JSON)
 				}
 				if i+1 < len(evs) {
 					ev, err := pdu.Parse(spec.MustRoomVersion(spec.DefaultRoomVersion), se.JSON)

@@ -66,28 +66,21 @@ func (e *Engine) SendMessage(ctx context.Context, s Sender, roomID, eventType, t
 }
 
 // sendOne builds and persists one local event, or returns the event of
-// the same client transaction.
+// the same client transaction; sends to one room are group-committed.
 func (e *Engine) sendOne(ctx context.Context, ri roomInfo, le localEvent) (string, error) {
-	var id string
-	err := e.write(ctx, ri, func(w *writer) error {
+	return e.submit(ctx, ri, func(w *writer) (string, error) {
 		if le.Txn != nil {
 			prev, found, err := w.sw.TxnEvent(w.ctx, *le.Txn)
-			if err != nil {
-				return err
-			}
-			if found {
-				id = prev
-				return nil
+			if err != nil || found {
+				return prev, err
 			}
 		}
 		ev, err := w.send(le)
 		if err != nil {
-			return err
+			return "", err
 		}
-		id = ev.EventID()
-		return nil
+		return ev.EventID(), nil
 	})
-	return id, err
 }
 
 // SendState sets a state event (PUT /rooms/{roomId}/state/{eventType}/{stateKey})
@@ -101,22 +94,18 @@ func (e *Engine) SendState(ctx context.Context, s Sender, roomID, eventType, sta
 	if err != nil {
 		return "", err
 	}
-	var id string
-	err = e.write(ctx, ri, func(w *writer) error {
+	return e.submit(ctx, ri, func(w *writer) (string, error) {
 		same, err := w.sameState(spec.StateKeyTuple{Type: eventType, StateKey: stateKey}, s.UserID.String(), content)
 		if err != nil || same != "" {
-			id = same
-			return err
+			return same, err
 		}
 		ev, err := w.send(localEvent{Type: eventType, StateKey: &stateKey, Sender: s.UserID.String(), Content: content,
 			check: clientStateRules})
 		if err != nil {
-			return err
+			return "", err
 		}
-		id = ev.EventID()
-		return nil
+		return ev.EventID(), nil
 	})
-	return id, err
 }
 
 // sameState returns the ID of the current state event for t if sender set
