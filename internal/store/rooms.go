@@ -210,6 +210,15 @@ type RoomWriter interface {
 // Writes happen only inside WriteRoom and CreateRoom, which serialize the
 // writers of one room (also across processes sharing a database).
 //
+// The events stream: every event a room write stores gets the next
+// position of the "events" stream when its transaction commits, and
+// positions become visible in commit order, so a reader that has seen
+// position N (the stream's current position) sees every event at or below
+// N. To follow a user's rooms after position N: UserMemberships for the
+// rooms and the user's current membership in each, RoomEvents for their
+// events in (N, current], MembershipEvents for the user's own membership
+// changes (joins, invites, leaves, kicks, bans, knocks) in (N, current].
+//
 // Error contract: lookups of one absent record return ErrNotFound; bulk
 // lookups leave absent records out. Other errors are storage failures.
 type Rooms interface {
