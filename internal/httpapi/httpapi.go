@@ -51,6 +51,7 @@ type Services struct {
 	Typing      Typing
 	Receipts    Receipts
 	Directory   Directory
+	Sync        Sync
 }
 
 // New builds the API over its services.

@@ -19,6 +19,8 @@ func (a *API) routes() []route {
 		a.typingRoutes(),
 		a.receiptRoutes(),
 		a.directoryRoutes(),
+		a.syncRoutes(),
+		a.messageRoutes(),
 	} {
 		all = append(all, group...)
 	}

@@ -30,6 +30,7 @@ import (
 	"myelin/internal/signing"
 	"myelin/internal/spec"
 	"myelin/internal/sqlstore"
+	syncapi "myelin/internal/sync"
 	"myelin/internal/typing"
 	"myelin/internal/users"
 )
@@ -61,6 +62,9 @@ type Server struct {
 	Typing    *typing.Service
 	Receipts  *receipts.Service
 	Directory *directory.Service
+
+	// Sync serves /sync, /messages, /context and timestamp_to_event.
+	Sync *syncapi.Service
 }
 
 // New opens the store (creating the data directory and signing key on first
@@ -93,6 +97,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	s.Typing = typing.New(typing.Options{Notifier: s.Notifier}, db)
 	s.Receipts = receipts.New(receipts.Options{Notifier: s.Notifier}, db, db, s.Rooms, s.AccountData)
 	s.Directory = directory.New(directory.Options{ServerName: serverName}, db, db, s.Rooms)
+	s.Sync = syncapi.New(syncapi.Options{
+		ServerName: serverName, Logger: log,
+		Ephemeral: []syncapi.EphemeralSource{syncapi.TypingSource(s.Typing), syncapi.ReceiptsSource(s.Receipts)},
+	}, syncapi.Deps{
+		Store: db, Rooms: s.Rooms, Filters: s.Filters, AccountData: s.AccountData, Presence: s.Presence, Waiter: s.Notifier,
+	})
 	s.api = httpapi.New(httpapi.Options{
 		ServerName:      spec.ServerName(cfg.ServerName),
 		MaxRequestBytes: cfg.MaxRequestBytes,
@@ -110,6 +120,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		Typing:      s.Typing,
 		Receipts:    s.Receipts,
 		Directory:   s.Directory,
+		Sync:        s.Sync,
 	})
 	return s, nil
 }
@@ -153,6 +164,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(s.Sync.Shutdown) // waiting long-polls answer at once
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
