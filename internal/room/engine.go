@@ -123,8 +123,9 @@ func New(opts Options, st store.Rooms, n *notify.Notifier) *Engine {
 		batches:   batches{queues: map[int64]*roomQueue{}},
 		rooms:     newLRU[string, roomInfo](10000),
 		roomNIDs:  newLRU[int64, roomInfo](10000),
-		snapshots: newLRU[int64, store.StateMap](1000),
-		events:    newLRU[int64, *pdu.Event](50000),
+		// About 50 MB of snapshot entries and of parsed events at most.
+		snapshots: newWeightedLRU[int64](1<<20, func(m store.StateMap) int { return len(m) }),
+		events:    newWeightedLRU[int64](50<<20, func(ev *pdu.Event) int { return 2*len(ev.JSON()) + 512 }),
 		keys:      newLRU[int64, spec.StateKeyTuple](100000),
 		keyNIDs:   newLRU[spec.StateKeyTuple, int64](100000),
 	}
