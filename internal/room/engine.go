@@ -115,14 +115,14 @@ func New(opts Options, st store.Rooms, n *notify.Notifier) *Engine {
 		opts.EncryptionDefault = EncryptPrivate
 	}
 	return &Engine{
-		opts:      opts,
-		store:     st,
-		notify:    n,
-		log:       opts.Logger,
-		locks:     roomLocks{m: map[int64]*roomLock{}},
-		batches:   batches{queues: map[int64]*roomQueue{}},
-		rooms:     newLRU[string, roomInfo](10000),
-		roomNIDs:  newLRU[int64, roomInfo](10000),
+		opts:     opts,
+		store:    st,
+		notify:   n,
+		log:      opts.Logger,
+		locks:    roomLocks{m: map[int64]*roomLock{}},
+		batches:  batches{queues: map[int64]*roomQueue{}},
+		rooms:    newLRU[string, roomInfo](10000),
+		roomNIDs: newLRU[int64, roomInfo](10000),
 		// About 50 MB of snapshot entries and of parsed events at most.
 		snapshots: newWeightedLRU[int64](1<<20, func(m store.StateMap) int { return len(m) }),
 		events:    newWeightedLRU[int64](50<<20, func(ev *pdu.Event) int { return 2*len(ev.JSON()) + 512 }),
