@@ -8,11 +8,22 @@
 // authorization rules against the room state, and persists event, state
 // snapshot, current state, forward extremities, stream position and client
 // transaction ID in one transaction of the store. After the commit it wakes
-// readers through package notify.
+// readers through package notify (stream StreamEvents).
 //
-// Lock order: the engine's in-process room lock, then the store's room
-// transaction (which, on PostgreSQL, takes an advisory lock on the room).
-// Nothing else is held while either is held.
+// Sends that queue up behind a room's writer are group-committed: built
+// one after the other on the state the previous one left, and persisted in
+// one transaction (batch.go). Events built elsewhere (a local create event,
+// later federation's) enter through writer.ingest, which computes the state
+// before them from their prev events, resolving forks with package
+// stateres (memoized by the set of input snapshots).
+//
+// Lock order: the group-commit queue, then the engine's in-process room
+// lock, then the store's room transaction (which, on PostgreSQL, takes an
+// advisory lock on the room). Nothing else is held while they are held.
+//
+// The engine caches only immutable data (room versions, state snapshots,
+// parsed events, interned state keys), and only after the transaction that
+// made it has committed, so several engines may share one database.
 //
 // Methods return *spec.Error for failures a client should see (rejections
 // by the authorization rules are 403 M_FORBIDDEN naming the rule); any
