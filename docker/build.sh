@@ -13,7 +13,10 @@ mkdir -p docker/build/rootfs/data docker/build/rootfs/tmp
 chmod 0700 docker/build/rootfs/data
 chmod 1777 docker/build/rootfs/tmp
 echo "== go build (static) -> docker/build/myelin" >&2
-CGO_ENABLED=0 go build -trimpath -o docker/build/myelin ./cmd/myelin
+# No -trimpath: it would change the build of every package, so none of the
+# test run's build cache could be reused (measured: 4m20s cold against
+# about 75 s after the tests, on this 2-core machine).
+CGO_ENABLED=0 go build -o docker/build/myelin ./cmd/myelin
 
 echo "== docker build -> $tag" >&2
 # The classic builder writes Docker-format images (HEALTHCHECK kept) and
