@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"strconv"
 
 	"myelin/internal/room"
 	"myelin/internal/spec"
+	syncapi "myelin/internal/sync"
 )
 
 // Rooms is what the handlers need of the room engine.
@@ -205,7 +205,7 @@ func (a *API) members(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if at := query.Get("at"); at != "" {
-		pos, err := eventsPosition(at)
+		pos, err := syncapi.ParsePaginationToken(at)
 		if err != nil {
 			writeError(w, r, a.log, err)
 			return
@@ -218,19 +218,6 @@ func (a *API) members(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"chunk": evs})
-}
-
-// eventsPosition reads the events stream position of a pagination token
-// given as /members' at.
-//
-// NOTSPEC: until the sync tokens exist, at is accepted as a bare events
-// stream position (decimal); other tokens are 400 M_INVALID_PARAM.
-func eventsPosition(token string) (int64, error) {
-	pos, err := strconv.ParseInt(token, 10, 64)
-	if err != nil || pos < 0 {
-		return 0, spec.InvalidParam("unrecognised pagination token %q", token)
-	}
-	return pos, nil
 }
 
 // joinedMembers serves GET /_matrix/client/v3/rooms/{roomId}/joined_members

@@ -384,6 +384,24 @@ func TestRoomsMembership(t *testing.T) {
 			t.Fatalf("non-joined members = %+v", mem.Chunk)
 		}
 
+		// /members at a sync token: the state then, before carol came back.
+		sync, err := alice.SyncRequest(ctx, 0, "", "", false, event.PresenceOnline)
+		mustNot(t, err)
+		_, err = alice.InviteUser(ctx, roomID, &mautrix.ReqInviteUser{UserID: carol.UserID})
+		mustNot(t, err)
+		at, err := alice.Members(ctx, roomID, mautrix.ReqMembers{At: sync.NextBatch, Membership: event.MembershipInvite})
+		mustNot(t, err)
+		if len(at.Chunk) != 0 {
+			t.Fatalf("members at %s = %d invited, want none", sync.NextBatch, len(at.Chunk))
+		}
+		now, err := alice.Members(ctx, roomID, mautrix.ReqMembers{Membership: event.MembershipInvite})
+		mustNot(t, err)
+		if len(now.Chunk) != 1 {
+			t.Fatalf("members now = %d invited, want carol", len(now.Chunk))
+		}
+		_, err = alice.KickUser(ctx, roomID, &mautrix.ReqKickUser{UserID: carol.UserID})
+		mustNot(t, err)
+
 		// Forget: refused while joined, accepted after leaving.
 		_, err = bob.ForgetRoom(ctx, roomID)
 		expectMatrixError(t, err, 400, "M_UNKNOWN")
