@@ -98,6 +98,23 @@ var deviationScenarios = []struct {
 		reading:  quirkLeave,
 		gmslWant: map[spec.StateKeyTuple]string{keyMember(bob): "LB"},
 	},
+	{
+		scenario: scenario{
+			name:   "unban needs the kick level",
+			intent: "An unban by a user who reaches the ban level but, after a concurrent change, not the kick level is rejected: the ban stays.",
+			build: func(r *scenarioRoom) []StateMap {
+				r.add(plEv("PA", alice, r.users(alice, 100, bob, 50), "START"))
+				r.add(sev{name: "PK", typ: spec.MRoomPowerLevels, sender: alice, stateKey: sk(""),
+					content: map[string]any{"users": r.users(alice, 100, bob, 50), "kick": 100}})
+				r.add(memberEv("MZ", alice, zara, spec.MembershipBan, "PA"))
+				r.add(memberEv("UB", bob, zara, spec.MembershipLeave, "MZ"))
+				return r.states("PK", "UB")
+			},
+			want: map[spec.StateKeyTuple]string{keyPL: "PK", keyMember(zara): "MZ"},
+		},
+		reading:  quirkUnban,
+		gmslWant: map[spec.StateKeyTuple]string{keyPL: "PK", keyMember(zara): "UB"},
+	},
 }
 
 // scenarioOracle wraps a scenario room for the gmsl oracle.

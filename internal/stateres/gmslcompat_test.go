@@ -55,6 +55,14 @@ import (
 //     membershipAllowedSelf). The rules (rooms/v1.md and later, membership
 //     leave) say "If the sender matches state_key, allow if and only if
 //     that user's current membership state is invite, join, or knock."
+//   - quirkUnban. Also gmsl's authorization rules: a leave for a banned
+//     target (an unban) is allowed whenever the sender's level reaches the
+//     ban level (membershipAllowedOther). The rules (rooms/v12.md and
+//     earlier, membership leave) go on after "If the target user's current
+//     membership state is ban, and the sender's power level is less than
+//     the ban level, reject" with "If the sender's power level is greater
+//     than or equal to the kick level, and the target user's power level is
+//     less than the sender's power level, allow. Otherwise, reject."
 //   - quirkMainline. Spec, "Mainline ordering": events whose power levels
 //     chain never meets the mainline have position ∞ and sort first; ties
 //     are broken by origin_server_ts, then event ID. gmsl gives them the
@@ -73,7 +81,8 @@ const (
 	quirkMainline
 	quirkFallback
 	quirkLeave
-	allQuirks = quirkPowerSet | quirkKahn | quirkMainline | quirkFallback | quirkLeave
+	quirkUnban
+	allQuirks = quirkPowerSet | quirkKahn | quirkMainline | quirkFallback | quirkLeave | quirkUnban
 )
 
 func (q quirk) String() string {
@@ -81,7 +90,7 @@ func (q quirk) String() string {
 	for _, n := range []struct {
 		q    quirk
 		name string
-	}{{quirkPowerSet, "power set"}, {quirkKahn, "kahn"}, {quirkMainline, "mainline"}, {quirkFallback, "fallback"}, {quirkLeave, "leave"}} {
+	}{{quirkPowerSet, "power set"}, {quirkKahn, "kahn"}, {quirkMainline, "mainline"}, {quirkFallback, "fallback"}, {quirkLeave, "leave"}, {quirkUnban, "unban"}} {
 		if q&n.q != 0 {
 			names = append(names, n.name)
 		}
@@ -314,22 +323,32 @@ func (g gmslSteps) rules(ev *pdu.Event, state eventauth.StateProvider) bool {
 	if eventauth.Check(ev, state) == nil {
 		return true
 	}
-	if g.quirks&quirkLeave == 0 {
+	if g.quirks&(quirkLeave|quirkUnban) == 0 || ev.Type() != spec.MRoomMember {
 		return false
 	}
-	if m, err := ev.Membership(); err != nil || m != spec.MembershipLeave || !ev.StateKeyEquals(ev.Sender()) {
+	if m, err := ev.Membership(); err != nil || m != spec.MembershipLeave {
 		return false
 	}
-	// gmsl takes the shortcut after checking the create event.
+	// gmsl takes both shortcuts after checking the create event.
 	if create := state.StateEvent(spec.MRoomCreate, ""); create == nil || create.RoomID() != ev.RoomID() {
 		return false
 	}
-	cur := state.StateEvent(spec.MRoomMember, ev.Sender())
-	if cur == nil {
+	membership := func(user string) string {
+		if e := state.StateEvent(spec.MRoomMember, user); e != nil {
+			m, _ := e.Membership()
+			return m
+		}
+		return spec.MembershipLeave
+	}
+	target := *ev.StateKey()
+	if target == ev.Sender() {
+		return g.quirks&quirkLeave != 0 && membership(target) == spec.MembershipLeave
+	}
+	if g.quirks&quirkUnban == 0 || membership(ev.Sender()) != spec.MembershipJoin || membership(target) != spec.MembershipBan {
 		return false
 	}
-	m, err := cur.Membership()
-	return err == nil && m == spec.MembershipLeave
+	pl, _ := eventauth.PowerLevelsFromState(state, ev.Version())
+	return pl.UserLevel(ev.Sender()) >= pl.Ban
 }
 
 // fallbackState is the state gmsl's authAndApplyEvents gives the rules.
