@@ -22,6 +22,7 @@ type Store interface {
 	store.Receipts
 	store.Directory
 	store.Sync
+	store.Media
 }
 
 // Run runs the whole suite against stores made by open.
@@ -47,4 +48,6 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("ReceiptsConcurrent", func(t *testing.T) { testReceiptsConcurrent(t, open(t)) })
 	t.Run("Directory", func(t *testing.T) { testDirectory(t, open(t)) })
 	t.Run("SyncReads", func(t *testing.T) { testSyncReads(t, open(t)) })
+	t.Run("Media", func(t *testing.T) { testMedia(t, open(t)) })
+	t.Run("MediaConcurrent", func(t *testing.T) { testMediaConcurrent(t, open(t)) })
 }
