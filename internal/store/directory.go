@@ -37,4 +37,8 @@ type Directory interface {
 	// public, in no particular order, each with its joined member count and
 	// its current state events of stateTypes whose state key is "".
 	PublishedRooms(ctx context.Context, stateTypes []string) ([]PublishedRoom, error)
+	// PublishedRoomsState returns, by room ID, the current state events of
+	// stateTypes whose state key is "" of the given rooms, whatever their
+	// visibility. Unknown rooms, and rooms without such events, are absent.
+	PublishedRoomsState(ctx context.Context, roomIDs, stateTypes []string) (map[string][]PublishedState, error)
 }

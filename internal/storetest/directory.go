@@ -98,6 +98,19 @@ func testDirectory(t *testing.T, s Store) {
 		t.Fatalf("PublishedRooms(no types) = %+v, %v", got, err)
 	}
 
+	// The state of chosen rooms, published or not.
+	states, err := s.PublishedRoomsState(ctx, []string{"!pub:test", "!priv:test", "!bare:test", "!nope:test"}, []string{"m.room.name", "m.room.topic"})
+	if err != nil || len(states) != 2 || len(states["!pub:test"]) != 2 || len(states["!priv:test"]) != 1 ||
+		string(states["!priv:test"][0].JSON) != `{"content":{"name":"Private"}}` || states["!priv:test"][0].Type != "m.room.name" {
+		t.Fatalf("PublishedRoomsState = %+v, %v", states, err)
+	}
+	if states, err := s.PublishedRoomsState(ctx, nil, []string{"m.room.name"}); err != nil || len(states) != 0 {
+		t.Fatalf("PublishedRoomsState(no rooms) = %+v, %v", states, err)
+	}
+	if states, err := s.PublishedRoomsState(ctx, []string{"!pub:test"}, nil); err != nil || len(states) != 0 {
+		t.Fatalf("PublishedRoomsState(no types) = %+v, %v", states, err)
+	}
+
 	// A redaction of a current state event is reported.
 	_, err = s.WriteRoom(ctx, pub.NID, func(w store.RoomWriter) error {
 		_, err := w.InsertEvent(ctx, store.NewEvent{ID: "$redact", Type: "m.room.redaction", Sender: "@alice:test", Depth: 20,
@@ -112,6 +125,9 @@ func testDirectory(t *testing.T, s Store) {
 		if r.RoomID == "!pub:test" && (len(r.State) != 1 || !r.State[0].Redacted) {
 			t.Fatalf("redacted name = %+v", r.State)
 		}
+	}
+	if states, _ := s.PublishedRoomsState(ctx, []string{"!pub:test"}, []string{"m.room.name"}); len(states["!pub:test"]) != 1 || !states["!pub:test"][0].Redacted {
+		t.Fatalf("PublishedRoomsState(redacted name) = %+v", states)
 	}
 
 	// Unpublishing removes a room; publishing adds one.
