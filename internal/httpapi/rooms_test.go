@@ -131,6 +131,7 @@ func expectMatrixError(t *testing.T, err error, status int, errcode string) {
 // TestRoomsEveryVersion creates a room of every room version, sends, joins
 // and reads, with two users, on both engines.
 func TestRoomsEveryVersion(t *testing.T) {
+	t.Parallel()
 	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
 		ctx := context.Background()
 		hs := testserver.Start(t, e)
@@ -205,6 +206,7 @@ func TestRoomsEveryVersion(t *testing.T) {
 // TestRoomsTransactionIDs checks that a retried send returns the first
 // event, also across a restart, scoped to the device.
 func TestRoomsTransactionIDs(t *testing.T) {
+	t.Parallel()
 	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
 		ctx := context.Background()
 		hs := testserver.Start(t, e)
@@ -264,6 +266,7 @@ func TestRoomsTransactionIDs(t *testing.T) {
 // TestRoomsRestart sends events, restarts the server, and finds every
 // acknowledged event, the state, and a room that still accepts events.
 func TestRoomsRestart(t *testing.T) {
+	t.Parallel()
 	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
 		ctx := context.Background()
 		hs := testserver.Start(t, e)
@@ -315,6 +318,7 @@ func TestRoomsRestart(t *testing.T) {
 
 // TestRoomsMembership walks the membership endpoints.
 func TestRoomsMembership(t *testing.T) {
+	t.Parallel()
 	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
 		ctx := context.Background()
 		hs := testserver.Start(t, e)
@@ -448,6 +452,7 @@ func ptr[T any](v T) *T { return &v }
 // TestRoomsRedaction checks redactions through both endpoints and what
 // readers see of a redacted event.
 func TestRoomsRedaction(t *testing.T) {
+	t.Parallel()
 	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
 		ctx := context.Background()
 		hs := testserver.Start(t, e)
@@ -495,6 +500,7 @@ func TestRoomsRedaction(t *testing.T) {
 // TestRoomsHistoryVisibility checks /event and /state against membership
 // and history visibility.
 func TestRoomsHistoryVisibility(t *testing.T) {
+	t.Parallel()
 	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
 		ctx := context.Background()
 		hs := testserver.Start(t, e)
@@ -565,6 +571,7 @@ func TestRoomsHistoryVisibility(t *testing.T) {
 
 // TestRoomsAliases covers createRoom's alias and the directory endpoints.
 func TestRoomsAliases(t *testing.T) {
+	t.Parallel()
 	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
 		ctx := context.Background()
 		hs := testserver.Start(t, e)
@@ -630,6 +637,7 @@ func TestRoomsAliases(t *testing.T) {
 
 // TestRoomsUpgrade upgrades a room and checks both rooms.
 func TestRoomsUpgrade(t *testing.T) {
+	t.Parallel()
 	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
 		ctx := context.Background()
 		hs := testserver.Start(t, e)
@@ -682,6 +690,7 @@ func TestRoomsUpgrade(t *testing.T) {
 // TestRoomsEncryptionDefault checks encryption.default and that an
 // encrypted room's algorithm cannot change.
 func TestRoomsEncryptionDefault(t *testing.T) {
+	t.Parallel()
 	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
 		ctx := context.Background()
 		hs := testserver.Start(t, e)
@@ -717,6 +726,7 @@ func TestRoomsEncryptionDefault(t *testing.T) {
 // TestRoomsBadInput sends malformed, unauthorised and over-size requests to
 // every room endpoint: each gets the spec's error, and no event is stored.
 func TestRoomsBadInput(t *testing.T) {
+	t.Parallel()
 	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
 		ctx := context.Background()
 		hs := testserver.Start(t, e)
@@ -852,6 +862,7 @@ func TestRoomsBadInput(t *testing.T) {
 // TestRoomsRestrictedJoin joins a restricted room through membership of
 // an allowed room: a local member who may invite authorises the join.
 func TestRoomsRestrictedJoin(t *testing.T) {
+	t.Parallel()
 	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
 		ctx := context.Background()
 		hs := testserver.Start(t, e)
