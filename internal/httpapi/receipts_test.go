@@ -238,6 +238,8 @@ func TestReceiptsBadInput(t *testing.T) {
 			{"thread_id null", alice.token, "POST", receipt(rp, "m.read", e1.String()), `{"thread_id":null}`, 400, "M_INVALID_PARAM"},
 			{"thread_id empty", alice.token, "POST", receipt(rp, "m.read", e1.String()), `{"thread_id":""}`, 400, "M_INVALID_PARAM"},
 			{"thread_id not an event", alice.token, "POST", receipt(rp, "m.read", e1.String()), `{"thread_id":"thread"}`, 400, "M_INVALID_PARAM"},
+			{"thread_id with NUL", alice.token, "POST", receipt(rp, "m.read", e1.String()), `{"thread_id":"$a\u0000b"}`, 400, "M_INVALID_PARAM"},
+			{"event ID with NUL", alice.token, "POST", receipt(rp, "m.read", "$a\x00b"), `{}`, 400, "M_INVALID_PARAM"},
 			{"thread_id with m.fully_read", alice.token, "POST", receipt(rp, "m.fully_read", e1.String()), `{"thread_id":"main"}`, 400, "M_INVALID_PARAM"},
 			{"thread_id of another thread", alice.token, "POST", receipt(rp, "m.read", threaded.String()), `{"thread_id":"main"}`, 400, "M_INVALID_PARAM"},
 			{"over-size body", alice.token, "POST", receipt(rp, "m.read", e1.String()), big, 413, "M_TOO_LARGE"},
