@@ -2,13 +2,16 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"maunium.net/go/mautrix"
+	"maunium.net/go/mautrix/event"
 
 	"myelin/internal/testkit/testdb"
 	"myelin/internal/testkit/testserver"
@@ -127,5 +130,101 @@ func TestTypingBadInput(t *testing.T) {
 		mustNot(t, err)
 		_, err = carol.UserTyping(ctx, resp.RoomID, true, time.Second)
 		expectMatrixError(t, err, 403, "M_FORBIDDEN")
+	})
+}
+
+// ephSync is the part of a /sync answer TestEphemeralSync reads.
+type ephSync struct {
+	NextBatch string `json:"next_batch"`
+	Rooms     struct {
+		Join map[string]struct {
+			Ephemeral struct {
+				Events []json.RawMessage `json:"events"`
+			} `json:"ephemeral"`
+		} `json:"join"`
+	} `json:"rooms"`
+}
+
+func ephDoSync(t *testing.T, hs *testserver.Server, token, since string, timeoutMS int) ephSync {
+	t.Helper()
+	q := "/_matrix/client/v3/sync?timeout=" + strconv.Itoa(timeoutMS)
+	if since != "" {
+		q += "&since=" + url.QueryEscape(since)
+	}
+	r := rmCall(t, hs, token, "GET", q, "")
+	rmExpect(t, r, 200, "")
+	var s ephSync
+	mustNot(t, json.Unmarshal([]byte(r.raw), &s))
+	return s
+}
+
+// TestEphemeralSync checks typing notifications and receipts end to end:
+// sent with mautrix, read from another user's /sync, a waiting long-poll
+// woken by a typing notification, private receipts kept private.
+func TestEphemeralSync(t *testing.T) {
+	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
+		t.Parallel()
+		ctx := context.Background()
+		hs := testserver.Start(t, e)
+		alice, bob := rmLogin(t, hs, "alice"), rmLogin(t, hs, "bob")
+		resp, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "public_chat"})
+		mustNot(t, err)
+		room := resp.RoomID
+		_, err = bob.JoinRoomByID(ctx, room)
+		mustNot(t, err)
+		msg, err := alice.SendText(ctx, room, "hello")
+		mustNot(t, err)
+		since := ephDoSync(t, hs, bob.token, "", 0).NextBatch
+
+		// Bob waits; alice's typing wakes him.
+		type result struct {
+			s   ephSync
+			end time.Time
+		}
+		done := make(chan result, 1)
+		go func() {
+			s := ephDoSync(t, hs, bob.token, since, 20000)
+			done <- result{s, time.Now()}
+		}()
+		time.Sleep(100 * time.Millisecond)
+		sent := time.Now()
+		_, err = alice.UserTyping(ctx, room, true, 20*time.Second)
+		mustNot(t, err)
+		var got result
+		select {
+		case got = <-done:
+		case <-time.After(15 * time.Second):
+			t.Fatal("the long-poll did not return after alice started typing")
+		}
+		evs := got.s.Rooms.Join[room.String()].Ephemeral.Events
+		if len(evs) != 1 || !strings.Contains(string(evs[0]), `"m.typing"`) || !strings.Contains(string(evs[0]), `"@alice:localhost"`) {
+			t.Fatalf("ephemeral after typing = %s", evs)
+		}
+		t.Logf("typing reached a waiting long-poll %v after the PUT was sent", got.end.Sub(sent))
+		since = got.s.NextBatch
+
+		// Alice stops typing, then sends a public and a private receipt.
+		_, err = alice.UserTyping(ctx, room, false, 0)
+		mustNot(t, err)
+		mustNot(t, alice.SendReceipt(ctx, room, msg.EventID, event.ReceiptTypeRead, nil))
+		mustNot(t, alice.SendReceipt(ctx, room, msg.EventID, event.ReceiptTypeReadPrivate, nil))
+		s := ephDoSync(t, hs, bob.token, since, 0)
+		raw := ""
+		for _, ev := range s.Rooms.Join[room.String()].Ephemeral.Events {
+			raw += string(ev)
+		}
+		if !strings.Contains(raw, `"user_ids":[]`) || !strings.Contains(raw, `"m.receipt"`) || !strings.Contains(raw, `"m.read"`) ||
+			strings.Contains(raw, "m.read.private") || strings.Contains(raw, `"room_id"`) {
+			t.Fatalf("bob's ephemeral = %s", raw)
+		}
+		// Alice's initial sync shows her own private receipt.
+		s = ephDoSync(t, hs, alice.token, "", 0)
+		raw = ""
+		for _, ev := range s.Rooms.Join[room.String()].Ephemeral.Events {
+			raw += string(ev)
+		}
+		if !strings.Contains(raw, "m.read.private") || strings.Contains(raw, `"m.typing"`) {
+			t.Fatalf("alice's ephemeral = %s", raw)
+		}
 	})
 }
