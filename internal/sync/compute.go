@@ -68,9 +68,9 @@ type plan struct {
 	limited   bool
 	prevBatch int64
 	// target is the snapshot the state section describes, base the one it
-	// is a delta from; hasTarget is false when the room had no event in
-	// range and needs no state.
-	target, base int64
+	// is a delta from, end the state at the end of the range; hasTarget is
+	// false when the room had no event in range and needs no state.
+	target, base, end int64
 	hasTarget    bool
 	summary      *store.RoomSummary
 	state        []store.Event
@@ -248,6 +248,10 @@ func (r *syncRequest) snapshotsOf(ctx context.Context, plans []*plan) error {
 		case first != nil:
 			p.target, p.hasTarget = first.StateAfter, true
 		}
+		p.end = p.target
+		if first != nil {
+			p.end = first.StateAfter
+		}
 		switch {
 		case p.full && !p.hasTarget && p.hi > 0:
 			// The state at hi: after the last event at or below it.
@@ -269,7 +273,7 @@ func (r *syncRequest) snapshotsOf(ctx context.Context, plans []*plan) error {
 	for _, se := range evs {
 		p := byRoom[se.RoomNID]
 		if p.full {
-			p.target, p.hasTarget = se.StateAfter, true
+			p.target, p.end, p.hasTarget = se.StateAfter, se.StateAfter, true
 		} else {
 			p.base = se.StateAfter
 		}
@@ -286,7 +290,7 @@ func (r *syncRequest) summaries(ctx context.Context, plans []*plan) error {
 		if p.section != secJoin || !p.hasTarget {
 			continue
 		}
-		if p.full || p.scan.sawMember || p.base != p.target {
+		if p.full || p.scan.sawMember || p.base != p.target || p.base != p.end {
 			nids = append(nids, p.m.RoomNID)
 			byRoom[p.m.RoomNID] = p
 		}
@@ -307,12 +311,18 @@ func (r *syncRequest) summaries(ctx context.Context, plans []*plan) error {
 // states computes each plan's state section: the whole target state, or
 // its difference from the base, filtered by the state filter, and with
 // lazy loading only the members the client needs.
+//
+// Without use_state_after, the section also holds the state events of the
+// range's end that are not in the timeline (as Synapse does): state events
+// a timeline filter left out, or that the scan did not reach, would
+// otherwise never reach the client. Clients apply the state section, then
+// the timeline, so the end state wins where both name a key.
 func (r *syncRequest) states(ctx context.Context, plans []*plan) error {
 	s := r.s
 	var snaps []int64
 	for _, p := range plans {
 		if p.hasTarget {
-			snaps = append(snaps, p.target)
+			snaps = append(snaps, p.target, p.end)
 			if !p.full {
 				snaps = append(snaps, p.base)
 			}
@@ -326,9 +336,10 @@ func (r *syncRequest) states(ctx context.Context, plans []*plan) error {
 		return err
 	}
 	// The state keys in play, and the member keys lazy loading looks up.
+	type entry struct{ key, nid int64 }
 	type cand struct {
-		p    *plan
-		keys []int64
+		p       *plan
+		entries []entry
 	}
 	var cands []cand
 	var allKeys []int64
@@ -338,16 +349,28 @@ func (r *syncRequest) states(ctx context.Context, plans []*plan) error {
 		if !p.hasTarget {
 			continue
 		}
-		target, base := states[p.target], states[p.base]
+		target, base, end := states[p.target], states[p.base], states[p.end]
+		inTimeline := make(map[int64]bool, len(p.timeline))
+		for _, se := range p.timeline {
+			inTimeline[se.NID] = true
+		}
 		c := cand{p: p}
 		if p.full || p.target != p.base {
 			for k, ev := range target {
 				if p.full || base[k] != ev {
-					c.keys = append(c.keys, k)
+					c.entries = append(c.entries, entry{k, ev})
+					allKeys = append(allKeys, k)
 				}
 			}
 		}
-		allKeys = append(allKeys, c.keys...)
+		if !r.stateAfter && p.end != p.target && (p.full || p.end != p.base) {
+			for k, ev := range end {
+				if ev != target[k] && (p.full || base[k] != ev) && !inTimeline[ev] {
+					c.entries = append(c.entries, entry{k, ev})
+					allKeys = append(allKeys, k)
+				}
+			}
+		}
 		cands = append(cands, c)
 		if r.lazy {
 			need := map[string]bool{}
@@ -404,15 +427,15 @@ func (r *syncRequest) states(ctx context.Context, plans []*plan) error {
 		if p.newly && r.members != nil {
 			r.members.resetRoom(p.m.RoomNID)
 		}
-		for _, k := range c.keys {
-			t := tuples[k]
+		for _, en := range c.entries {
+			t := tuples[en.key]
 			if !typeOK(t.Type, p.m.RoomID) {
 				continue
 			}
 			if r.lazy && p.full && t.Type == spec.MRoomMember && !needed[p][t.StateKey] {
 				continue
 			}
-			add(target[k])
+			add(en.nid)
 		}
 		if r.lazy && !p.full && typeOK(spec.MRoomMember, p.m.RoomID) {
 			for u := range needed[p] {
