@@ -59,7 +59,7 @@ func (l *loader) load(ids []string) error {
 // event returns a loaded event, or nil if it has not been loaded.
 func (l *loader) event(id string) *pdu.Event { return l.events[id] }
 
-// authEventsOf loads the auth events of the given (loaded) events.
+// loadAuthEventsOf loads the auth events of the given (loaded) events.
 func (l *loader) loadAuthEventsOf(ids []string) error {
 	var auth []string
 	for _, id := range ids {

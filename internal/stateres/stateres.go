@@ -24,9 +24,9 @@ type StateMap map[spec.StateKeyTuple]string
 // iterative auth checks never applies to the events a source returns.
 type EventSource interface {
 	// Events returns the events with the given IDs, keyed by event ID.
-	// IDs the source does not have are simply absent from the map; an
-	// error means the source itself failed. The returned events must not
-	// be modified.
+	// IDs the source does not have are simply absent from the map, which
+	// holds no IDs that were not asked for; an error means the source
+	// itself failed. The returned events must not be modified.
 	Events(ids []string) (map[string]*pdu.Event, error)
 }
 
