@@ -154,35 +154,48 @@ func mapsKeys[V any](m map[string]V) func(yield func(string) bool) {
 // joined one of the user's rooms).
 func (r *syncRequest) presence(ctx context.Context, upTo Token, plans []*plan, newly map[int64]bool, resp *Response) error {
 	s := r.s
-	var after int64
-	if r.since != nil {
-		after = r.since.Presence
-	}
-	changes, err := s.d.Presence.Since(ctx, after, upTo.Presence)
-	if err != nil {
-		return err
-	}
-	var shared map[string]bool
-	if len(changes) > 0 {
+	var out []presence.Event
+	if r.since == nil {
+		// An initial sync: the current presence of everyone the user shares
+		// a room with.
 		users, err := s.d.Store.SharedRoomUsers(ctx, r.uid)
 		if err != nil {
 			return err
 		}
-		shared = make(map[string]bool, len(users)+1)
-		for _, u := range users {
-			shared[u] = true
+		users = append(users, r.uid)
+		slices.Sort(users)
+		users = slices.Compact(users)
+		users = slices.DeleteFunc(users, func(u string) bool { return !r.f.Presence.Matches("m.presence", u) })
+		if out, err = s.presenceOf(ctx, users); err != nil {
+			return err
 		}
-		shared[r.uid] = true
-	}
-	var out []presence.Event
-	have := map[string]bool{}
-	for _, ev := range changes {
-		if shared[ev.Sender] && r.f.Presence.Matches(ev.Type, ev.Sender) {
-			out = append(out, ev)
-			have[ev.Sender] = true
+	} else {
+		var changes []presence.Event
+		if r.since.Presence < upTo.Presence {
+			var err error
+			if changes, err = s.d.Presence.Since(ctx, r.since.Presence, upTo.Presence); err != nil {
+				return err
+			}
 		}
-	}
-	if r.since != nil {
+		var shared map[string]bool
+		if len(changes) > 0 {
+			users, err := s.d.Store.SharedRoomUsers(ctx, r.uid)
+			if err != nil {
+				return err
+			}
+			shared = make(map[string]bool, len(users)+1)
+			for _, u := range users {
+				shared[u] = true
+			}
+			shared[r.uid] = true
+		}
+		have := map[string]bool{}
+		for _, ev := range changes {
+			if shared[ev.Sender] && r.f.Presence.Matches(ev.Type, ev.Sender) {
+				out = append(out, ev)
+				have[ev.Sender] = true
+			}
+		}
 		extra, err := r.newlyShared(ctx, plans, newly)
 		if err != nil {
 			return err
