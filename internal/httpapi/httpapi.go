@@ -52,6 +52,8 @@ type Services struct {
 	Receipts    Receipts
 	Directory   Directory
 	Sync        Sync
+	E2EE        E2EE
+	Authorizer  Authorizer
 }
 
 // New builds the API over its services.

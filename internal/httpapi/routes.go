@@ -21,6 +21,9 @@ func (a *API) routes() []route {
 		a.directoryRoutes(),
 		a.syncRoutes(),
 		a.messageRoutes(),
+		a.keyRoutes(),
+		a.toDeviceRoutes(),
+		a.keyBackupRoutes(),
 	} {
 		all = append(all, group...)
 	}

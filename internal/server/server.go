@@ -19,6 +19,7 @@ import (
 	"myelin/internal/accountdata"
 	"myelin/internal/config"
 	"myelin/internal/directory"
+	"myelin/internal/e2ee"
 	"myelin/internal/filter"
 	"myelin/internal/httpapi"
 	"myelin/internal/notify"
@@ -65,6 +66,9 @@ type Server struct {
 
 	// Sync serves /sync, /messages, /context and timestamp_to_event.
 	Sync *syncapi.Service
+
+	// E2EE serves device keys, cross-signing, key backup and to-device.
+	E2EE *e2ee.Service
 }
 
 // New opens the store (creating the data directory and signing key on first
@@ -82,9 +86,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, db: db, key: key}
-	s.Users = users.New(UsersOptions(cfg, log), db)
 	serverName := spec.ServerName(cfg.ServerName)
 	s.Notifier = notify.New()
+	// The E2EE service drops the keys of deleted devices (the users
+	// service's device hook).
+	s.E2EE = e2ee.New(e2ee.Options{ServerName: serverName, Notifier: s.Notifier, Logger: log}, db)
+	usersOpts := UsersOptions(cfg, log)
+	usersOpts.DeviceHook = s.E2EE
+	s.Users = users.New(usersOpts, db)
 	s.Rooms = room.New(room.Options{
 		ServerName: serverName, Key: key, EncryptionDefault: cfg.Encryption.Default, Profiles: db, Logger: log,
 	}, db, s.Notifier)
@@ -102,6 +111,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		Ephemeral: []syncapi.EphemeralSource{syncapi.TypingSource(s.Typing), syncapi.ReceiptsSource(s.Receipts)},
 	}, syncapi.Deps{
 		Store: db, Rooms: s.Rooms, Filters: s.Filters, AccountData: s.AccountData, Presence: s.Presence, Waiter: s.Notifier,
+		E2EE: s.E2EE,
 	})
 	s.api = httpapi.New(httpapi.Options{
 		ServerName:      spec.ServerName(cfg.ServerName),
@@ -121,6 +131,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		Receipts:    s.Receipts,
 		Directory:   s.Directory,
 		Sync:        s.Sync,
+		E2EE:        s.E2EE,
+		Authorizer:  s.Users,
 	})
 	return s, nil
 }

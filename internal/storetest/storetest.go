@@ -23,6 +23,9 @@ type Store interface {
 	store.Directory
 	store.Sync
 	store.Media
+	store.E2EEKeys
+	store.ToDevice
+	store.KeyBackups
 }
 
 // Run runs the whole suite against stores made by open.
@@ -50,4 +53,10 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("SyncReads", func(t *testing.T) { testSyncReads(t, open(t)) })
 	t.Run("Media", func(t *testing.T) { testMedia(t, open(t)) })
 	t.Run("MediaConcurrent", func(t *testing.T) { testMediaConcurrent(t, open(t)) })
+	t.Run("E2EEKeys", func(t *testing.T) { testE2EEKeys(t, open(t)) })
+	t.Run("E2EECrossSigning", func(t *testing.T) { testE2EECrossSigning(t, open(t)) })
+	t.Run("E2EEDeviceLists", func(t *testing.T) { testE2EEDeviceLists(t, open(t)) })
+	t.Run("E2EEClaimConcurrent", func(t *testing.T) { testE2EEClaimConcurrent(t, open(t)) })
+	t.Run("ToDevice", func(t *testing.T) { testToDevice(t, open(t)) })
+	t.Run("KeyBackups", func(t *testing.T) { testKeyBackups(t, open(t)) })
 }

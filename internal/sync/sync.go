@@ -126,6 +126,9 @@ type Deps struct {
 	AccountData AccountData
 	Presence    Presence
 	Waiter      Waiter
+	// E2EE (may be nil) serves to-device messages, device lists and key
+	// counts (e2ee.go).
+	E2EE E2EE
 }
 
 // Service serves /sync and the timeline reads. It is safe for concurrent
@@ -153,7 +156,7 @@ func New(opts Options, d Deps) *Service {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	seen := map[string]bool{"e": true, "a": true, "p": true}
+	seen := map[string]bool{"e": true, "a": true, "p": true, tokenToDevice: true, tokenDeviceLists: true}
 	for _, src := range opts.Ephemeral {
 		name := src.Stream()
 		if name == "" || strings.Trim(name, "abcdefghijklmnopqrstuvwxyz") != "" || seen[name] {
@@ -199,6 +202,7 @@ type Response struct {
 	Rooms       RoomsSection `json:"rooms"`
 	Presence    EventBatch   `json:"presence"`
 	AccountData EventBatch   `json:"account_data"`
+	E2EESection
 }
 
 // RoomsSection is the rooms part of a response.
@@ -279,7 +283,7 @@ func newResponse() *Response {
 // empty reports whether the response has nothing to tell.
 func (r *Response) empty() bool {
 	return len(r.Rooms.Join)+len(r.Rooms.Invite)+len(r.Rooms.Leave)+len(r.Rooms.Knock) == 0 &&
-		len(r.Presence.Events) == 0 && len(r.AccountData.Events) == 0
+		len(r.Presence.Events) == 0 && len(r.AccountData.Events) == 0 && r.e2eeEmpty()
 }
 
 // Sync serves GET /sync: an initial sync without since, else the changes
@@ -334,6 +338,9 @@ func (s *Service) Sync(ctx context.Context, req Request) (*Response, error) {
 		}
 		resp, err := r.compute(ctx, upTo)
 		if err != nil {
+			return nil, err
+		}
+		if err := r.e2ee(ctx, resp); err != nil {
 			return nil, err
 		}
 		if !wait || !resp.empty() {
@@ -391,6 +398,9 @@ func (s *Service) positions(ctx context.Context) (Token, error) {
 			t.Ephemeral[src.Stream()] = p
 		}
 	}
+	if s.d.E2EE != nil {
+		e2eePositions(pos, &t)
+	}
 	return t, nil
 }
 
@@ -414,7 +424,7 @@ func (s *Service) wakeChannels(seen Token) []<-chan struct{} {
 	for _, src := range s.opts.Ephemeral {
 		out = append(out, s.d.Waiter.Wait(src.Stream(), seen.Ephemeral[src.Stream()]))
 	}
-	return out
+	return append(out, s.e2eeWake(seen)...)
 }
 
 // waitAny waits until one of chs closes (true), or the deadline, the

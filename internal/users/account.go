@@ -54,6 +54,9 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, req PasswordChan
 	if err != nil {
 		return fmt.Errorf("changing password: %w", err)
 	}
+	if req.LogoutDevices {
+		s.devicesDeleted(ctx, localpart)
+	}
 	s.endUIASession(ctx, sess)
 	return nil
 }
@@ -77,6 +80,7 @@ func (s *Service) Deactivate(ctx context.Context, c Caller, auth *AuthDict) erro
 	if err := s.store.DeactivateAccount(ctx, localpart); err != nil {
 		return fmt.Errorf("deactivating account: %w", err)
 	}
+	s.devicesDeleted(ctx, localpart)
 	s.endUIASession(ctx, sess)
 	return nil
 }
@@ -166,6 +170,7 @@ func (s *Service) DeleteDevices(ctx context.Context, c Caller, ids []string, aut
 	if err := s.store.DeleteDevices(ctx, localpart, binding); err != nil {
 		return fmt.Errorf("deleting devices: %w", err)
 	}
+	s.devicesDeleted(ctx, localpart)
 	s.endUIASession(ctx, sess)
 	return nil
 }

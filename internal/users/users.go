@@ -53,6 +53,8 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives failures that do not fail the request (nil: discard).
 	Logger *slog.Logger
+	// DeviceHook (may be nil) is told when devices are deleted.
+	DeviceHook DeviceHook
 }
 
 // Store is the storage the service uses.
@@ -286,7 +288,11 @@ func (s *Service) LogoutAll(ctx context.Context, localpart string) error {
 	for i, d := range devs {
 		ids[i] = d.DeviceID
 	}
-	return s.store.DeleteDevices(ctx, localpart, ids)
+	if err := s.store.DeleteDevices(ctx, localpart, ids); err != nil {
+		return err
+	}
+	s.devicesDeleted(ctx, localpart)
+	return nil
 }
 
 // HashToken returns the SHA-256 of a token, the form the store keeps.
