@@ -7,7 +7,8 @@
 //   - -failures FILE (optional): every failed test with its failure
 //     message: the last line it logged through t.Log/t.Error ("file.go:N:
 //     ...") that is not one of Complement's request logs or warnings, else
-//     the names of its failed subtests, else its last line;
+//     the failed subtests below it that have such a message, else its last
+//     line;
 //   - standard output: per package, the counts of top-level tests and of all
 //     tests, the failed top-level tests, and as the last line
 //     "N passed, M failed, K skipped" over the top-level tests of every
@@ -150,14 +151,16 @@ func (r *report) finish() {
 			st.reason = "no result: the test binary crashed or timed out; last output: " + st.lastLine
 		}
 	}
+	// Each failed test with a message of its own is listed under every
+	// ancestor that has none, by its name relative to that ancestor.
 	for _, k := range r.sortedKeys() {
-		parent, i := k, strings.LastIndex(k.name, "/")
-		if i < 0 || r.tests[k].result != "fail" {
+		if st := r.tests[k]; st.result != "fail" || st.reason == "" {
 			continue
 		}
-		parent.name = k.name[:i]
-		if st := r.tests[parent]; st != nil && st.reason == "" {
-			st.subtestsFailed = append(st.subtestsFailed, k.name[i+1:])
+		for i := strings.LastIndex(k.name, "/"); i >= 0; i = strings.LastIndex(k.name[:i], "/") {
+			if anc := r.tests[testKey{k.pkg, k.name[:i]}]; anc != nil && anc.reason == "" {
+				anc.subtestsFailed = append(anc.subtestsFailed, k.name[i+1:])
+			}
 		}
 	}
 	for _, st := range r.tests {

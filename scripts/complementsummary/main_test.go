@@ -34,7 +34,10 @@ const stream = `{"Action":"start","Package":"example/tests/csapi"}
 {"Action":"output","Package":"example/tests/csapi","Test":"TestParent/a","Output":"    x_test.go:1: boom\n"}
 {"Action":"fail","Package":"example/tests/csapi","Test":"TestParent/a","Elapsed":0}
 {"Action":"run","Package":"example/tests/csapi","Test":"TestParent/b"}
-{"Action":"pass","Package":"example/tests/csapi","Test":"TestParent/b","Elapsed":0}
+{"Action":"run","Package":"example/tests/csapi","Test":"TestParent/b/deep"}
+{"Action":"output","Package":"example/tests/csapi","Test":"TestParent/b/deep","Output":"    y_test.go:2: deep failure\n"}
+{"Action":"fail","Package":"example/tests/csapi","Test":"TestParent/b/deep","Elapsed":0}
+{"Action":"fail","Package":"example/tests/csapi","Test":"TestParent/b","Elapsed":0}
 {"Action":"fail","Package":"example/tests/csapi","Test":"TestParent","Elapsed":0}
 {"Action":"fail","Package":"example/tests/csapi","Elapsed":20}
 `
@@ -52,7 +55,8 @@ func TestReport(t *testing.T) {
 {"package":"example/tests/csapi","name":"TestLogin","result":"fail"}
 {"package":"example/tests/csapi","name":"TestParent","result":"fail"}
 {"package":"example/tests/csapi","name":"TestParent/a","result":"fail"}
-{"package":"example/tests/csapi","name":"TestParent/b","result":"pass"}
+{"package":"example/tests/csapi","name":"TestParent/b","result":"fail"}
+{"package":"example/tests/csapi","name":"TestParent/b/deep","result":"fail"}
 {"package":"example/tests/csapi","name":"TestSkipped","result":"skip"}
 {"package":"example/tests/csapi","name":"TestVersionStructure","result":"pass"}
 {"package":"example/tests/csapi","name":"TestVersionStructure/Version_responds_200_OK_with_valid_structure","result":"pass"}
@@ -64,7 +68,7 @@ func TestReport(t *testing.T) {
 	if last := lines[len(lines)-1]; last != "1 passed, 3 failed, 1 skipped" {
 		t.Errorf("last summary line = %q\n%s", last, out.String())
 	}
-	for _, want := range []string{"with subtests:   3 passed, 5 failed, 1 skipped", "failed: TestCrash TestLogin TestParent"} {
+	for _, want := range []string{"with subtests:   2 passed, 7 failed, 1 skipped", "failed: TestCrash TestLogin TestParent"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, out.String())
 		}
@@ -72,7 +76,8 @@ func TestReport(t *testing.T) {
 	f, _ := os.ReadFile(failures)
 	for _, want := range []string{
 		"TestLogin\n\tdeployment.go:133: CSAPI.MustDo POST /register returned non-2xx code: 404 Not Found\n",
-		"TestParent\n\tfailed subtests: a\n",
+		"TestParent\n\tfailed subtests: a, b/deep\n",
+		"TestParent/b\n\tfailed subtests: deep\n",
 		"TestCrash/sub\n\tno result: the test binary crashed or timed out; last output: panic: boom\n",
 	} {
 		if !strings.Contains(string(f), want) {
