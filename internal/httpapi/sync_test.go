@@ -1019,6 +1019,21 @@ func TestMessagesContextTimestamp(t *testing.T) {
 			status, body := syGet(t, hs, c.token, c.path, c.query)
 			syErrcode(t, c.name, status, body, c.status, c.code)
 		}
+		// The prev_batch of a timeline holding the whole room names this
+		// sync's point: /members?at= gives the members as of then.
+		small := mustRoom(t, alice, &mautrix.ReqCreateRoom{Preset: "public_chat"})
+		mustSend(t, alice, small, "hello")
+		init := syncRaw(t, hs, alice, nil)
+		prevBatch := init.Rooms.Join[small.String()].Timeline.PrevBatch
+		mustJoin(t, bob, small)
+		status, body = syGet(t, hs, alice.token, "/_matrix/client/v3/rooms/"+small.String()+"/members", url.Values{"at": {prevBatch}})
+		var members struct {
+			Chunk []syEvent `json:"chunk"`
+		}
+		if json.Unmarshal(body, &members); status != 200 || !slices.Equal(memberKeys(members.Chunk), []string{alice.id}) {
+			t.Errorf("/members at the initial sync's prev_batch = %d %s", status, body)
+		}
+
 		// limit=0 gives an empty chunk and no end.
 		status, body = syGet(t, hs, bob.token, msgPath, url.Values{"dir": {"b"}, "limit": {"0"}})
 		var empty syncapi.MessagesResponse

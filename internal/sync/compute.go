@@ -226,9 +226,16 @@ func (r *syncRequest) timelines(ctx context.Context, plans []*plan) error {
 			p.timeline[len(kept)-1-i] = se
 		}
 		p.prevBatch = p.hi
-		if len(p.timeline) > 0 {
+		if len(p.timeline) > 0 && !(p.lo == 0 && sr.exhausted && !p.limited) {
 			p.prevBatch = p.timeline[0].Pos - 1
 		}
+		// Otherwise the timeline holds the room's history from its first
+		// event: nothing earlier exists, and prev_batch is the end of the
+		// range, as in Synapse, so that /members?at=prev_batch gives the
+		// members as of this sync (Complement's TestGetRoomMembersAtPoint)
+		// rather than those before the room existed. Paginating back from
+		// it repeats the timeline once; the spec asks clients to
+		// de-duplicate events by ID.
 	}
 	return nil
 }
