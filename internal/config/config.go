@@ -10,6 +10,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"mime"
+	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -82,15 +85,79 @@ type Encryption struct {
 type Media struct {
 	// MaxUploadBytes caps one upload.
 	MaxUploadBytes int64 `yaml:"max_upload_bytes"`
+	// StoragePath is the directory of the content-addressed media files;
+	// empty means "media" in the data directory.
+	StoragePath string `yaml:"storage_path"`
+	// QuotaBytes caps the total size of one user's uploads; 0 is no quota.
+	QuotaBytes int64 `yaml:"quota_bytes"`
+	// MaxPendingUploads caps a user's created, not yet uploaded media IDs
+	// (POST /_matrix/media/v1/create).
+	MaxPendingUploads int `yaml:"max_pending_uploads"`
+	// PendingExpiry is how long a created media ID waits for its upload.
+	PendingExpiry time.Duration `yaml:"pending_expiry"`
+	// UnauthenticatedReads keeps the deprecated unauthenticated
+	// /_matrix/media/v3/download and /thumbnail endpoints serving media
+	// (tools and older clients still use them); false answers 404.
+	UnauthenticatedReads bool `yaml:"unauthenticated_reads"`
+	// ThumbnailSizes are the thumbnails generated on upload, as
+	// "WIDTHxHEIGHT method" items separated by commas, method crop or scale.
+	ThumbnailSizes string `yaml:"thumbnail_sizes"`
+	// MaxImagePixels is the largest image (width × height, read from its
+	// header before decoding) that is thumbnailed or previewed.
+	MaxImagePixels int64 `yaml:"max_image_pixels"`
+	// MaxThumbnailSourceBytes is the largest file that is thumbnailed.
+	MaxThumbnailSourceBytes int64 `yaml:"max_thumbnail_source_bytes"`
+	// URLPreview configures GET /_matrix/client/v1/media/preview_url.
+	URLPreview URLPreview `yaml:"url_preview"`
 	// Scanner configures content scanning.
 	Scanner Scanner `yaml:"scanner"`
 }
 
-// Scanner configures the content scanner.
+// URLPreview configures URL previews. The fetcher never connects to an
+// address in DenyCIDRs or in the built-in list of private, loopback,
+// link-local and other special-purpose ranges, unless the address is in
+// AllowCIDRs; the check is made on the address actually dialled, after DNS
+// resolution, for every connection including redirects.
+type URLPreview struct {
+	// Enabled serves previews; when false the endpoint answers 404.
+	Enabled bool `yaml:"enabled"`
+	// AllowCIDRs are ranges fetched even though denied (e.g. an intranet).
+	AllowCIDRs []string `yaml:"allow_cidrs"`
+	// DenyCIDRs are ranges never fetched, beyond the built-in list.
+	DenyCIDRs []string `yaml:"deny_cidrs"`
+	// MaxBytes caps each fetched page or image.
+	MaxBytes int64 `yaml:"max_bytes"`
+	// Timeout bounds each fetch, redirects included.
+	Timeout time.Duration `yaml:"timeout"`
+	// CacheDuration is how long a preview is reused.
+	CacheDuration time.Duration `yaml:"cache_duration"`
+}
+
+// Scanner configures the content scanner. With Clamd or Command set,
+// uploads are scanned and the content-scanner API
+// (/_matrix/media_proxy/unstable/...) is served; with neither, it is not.
 type Scanner struct {
 	// Clamd is a clamd address: tcp://host:port or unix:///path.
 	Clamd string `yaml:"clamd"`
+	// Command is a program and its arguments, separated by spaces, that
+	// reads a file on its standard input and exits 0 when it is clean, 1
+	// when it is infected; any other outcome is a scan failure.
+	Command string `yaml:"command"`
+	// OnInfected is what an infected upload gets: reject (403, nothing
+	// kept) or quarantine (accepted, never served).
+	OnInfected string `yaml:"on_infected"`
+	// AllowedMIMETypes, when not empty, are the only content types (sniffed
+	// from the bytes, decrypted for encrypted attachments) that pass a scan.
+	AllowedMIMETypes []string `yaml:"allowed_mime_types"`
+	// VerdictTTL is how long a clean verdict is reused before rescanning
+	// (signatures change); infected verdicts never expire.
+	VerdictTTL time.Duration `yaml:"verdict_ttl"`
+	// Timeout bounds one scan.
+	Timeout time.Duration `yaml:"timeout"`
 }
+
+// DefaultThumbnailSizes are the sizes the spec recommends servers produce.
+const DefaultThumbnailSizes = "32x32 crop, 96x96 crop, 320x240 scale, 640x480 scale, 800x600 scale"
 
 // Default returns the configuration used when nothing is set: a homeserver
 // for localhost on 127.0.0.1:8008, SQLite in ./myelin-data, registration
@@ -106,7 +173,22 @@ func Default() Config {
 		MaxRequestBytes:  1 << 20,
 		ShutdownGrace:    10 * time.Second,
 		Encryption:       Encryption{Default: "private"},
-		Media:            Media{MaxUploadBytes: 50 << 20},
+		Media: Media{
+			MaxUploadBytes:          50 << 20,
+			MaxPendingUploads:       10,
+			PendingExpiry:           24 * time.Hour,
+			UnauthenticatedReads:    true,
+			ThumbnailSizes:          DefaultThumbnailSizes,
+			MaxImagePixels:          32_000_000,
+			MaxThumbnailSourceBytes: 32 << 20,
+			URLPreview: URLPreview{
+				Enabled:       true,
+				MaxBytes:      10 << 20,
+				Timeout:       10 * time.Second,
+				CacheDuration: time.Hour,
+			},
+			Scanner: Scanner{OnInfected: "reject", VerdictTTL: 24 * time.Hour, Timeout: time.Minute},
+		},
 	}
 }
 
@@ -191,6 +273,15 @@ func setField(f reflect.Value, value string) error {
 			return err
 		}
 		f.SetBool(b)
+	case []string:
+		// A list is given as comma-separated items.
+		var items []string
+		for _, item := range strings.Split(value, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				items = append(items, item)
+			}
+		}
+		f.Set(reflect.ValueOf(items))
 	default:
 		return fmt.Errorf("unsupported type %s", f.Type())
 	}
@@ -237,7 +328,135 @@ func (c *Config) Validate() error {
 	if c.FederationListen != "" && (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		bad("tls: cert_file and key_file go together")
 	}
+	errs = append(errs, c.Media.validate()...)
 	return errors.Join(errs...)
+}
+
+// validate checks the media section.
+func (m *Media) validate() []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if m.MaxUploadBytes <= 0 {
+		bad("media.max_upload_bytes: %d is not positive", m.MaxUploadBytes)
+	}
+	if m.QuotaBytes < 0 {
+		bad("media.quota_bytes: %d is negative", m.QuotaBytes)
+	}
+	if m.MaxPendingUploads < 1 {
+		bad("media.max_pending_uploads: %d is below 1", m.MaxPendingUploads)
+	}
+	if m.PendingExpiry < time.Minute {
+		bad("media.pending_expiry: %s is below one minute", m.PendingExpiry)
+	}
+	if _, err := ParseThumbnailSizes(m.ThumbnailSizes); err != nil {
+		bad("media.thumbnail_sizes: %v", err)
+	}
+	if m.MaxImagePixels < 1 {
+		bad("media.max_image_pixels: %d is below 1", m.MaxImagePixels)
+	}
+	if m.MaxThumbnailSourceBytes < 1 {
+		bad("media.max_thumbnail_source_bytes: %d is below 1", m.MaxThumbnailSourceBytes)
+	}
+	p := m.URLPreview
+	for _, list := range []struct {
+		key   string
+		cidrs []string
+	}{{"allow_cidrs", p.AllowCIDRs}, {"deny_cidrs", p.DenyCIDRs}} {
+		for _, c := range list.cidrs {
+			if _, err := netip.ParsePrefix(c); err != nil {
+				bad("media.url_preview.%s: %q is not a CIDR range (like 10.0.0.0/8)", list.key, c)
+			}
+		}
+	}
+	if p.MaxBytes < 1024 {
+		bad("media.url_preview.max_bytes: %d is below 1024", p.MaxBytes)
+	}
+	if p.Timeout <= 0 {
+		bad("media.url_preview.timeout: must be positive")
+	}
+	if p.CacheDuration < 0 {
+		bad("media.url_preview.cache_duration: is negative")
+	}
+	sc := m.Scanner
+	if sc.Clamd != "" && sc.Command != "" {
+		bad("media.scanner: set clamd or command, not both")
+	}
+	if sc.Clamd != "" {
+		u, err := url.Parse(sc.Clamd)
+		switch {
+		case err != nil:
+			bad("media.scanner.clamd: %v", err)
+		case u.Scheme == "tcp" && u.Host != "" && u.Path == "":
+		case u.Scheme == "unix" && u.Host == "" && u.Path != "":
+		default:
+			bad("media.scanner.clamd: %q is not tcp://host:port or unix:///path", sc.Clamd)
+		}
+	}
+	if sc.Command != "" && len(strings.Fields(sc.Command)) == 0 {
+		bad("media.scanner.command: is blank")
+	}
+	switch sc.OnInfected {
+	case "reject", "quarantine":
+	default:
+		bad("media.scanner.on_infected: %q is not reject or quarantine", sc.OnInfected)
+	}
+	for _, t := range sc.AllowedMIMETypes {
+		if mt, _, err := mime.ParseMediaType(t); err != nil || mt != strings.ToLower(t) {
+			bad("media.scanner.allowed_mime_types: %q is not a lower-case MIME type without parameters", t)
+		}
+	}
+	if sc.VerdictTTL < 0 {
+		bad("media.scanner.verdict_ttl: is negative")
+	}
+	if sc.Timeout <= 0 {
+		bad("media.scanner.timeout: must be positive")
+	}
+	return errs
+}
+
+// ThumbnailSize is one size generated on upload.
+type ThumbnailSize struct {
+	Width, Height int
+	// Method is "crop" or "scale".
+	Method string
+}
+
+// ParseThumbnailSizes reads a thumbnail_sizes value: items like
+// "32x32 crop" separated by commas. An empty value is no sizes.
+func ParseThumbnailSizes(s string) ([]ThumbnailSize, error) {
+	var out []ThumbnailSize
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		fields := strings.Fields(item)
+		var ts ThumbnailSize
+		if len(fields) != 2 {
+			return nil, fmt.Errorf("%q is not \"WIDTHxHEIGHT method\"", item)
+		}
+		w, h, ok := strings.Cut(fields[0], "x")
+		var errW, errH error
+		ts.Width, errW = strconv.Atoi(w)
+		ts.Height, errH = strconv.Atoi(h)
+		if !ok || errW != nil || errH != nil || ts.Width < 1 || ts.Height < 1 || ts.Width > 4096 || ts.Height > 4096 {
+			return nil, fmt.Errorf("%q: size must be WIDTHxHEIGHT, each 1..4096", item)
+		}
+		ts.Method = fields[1]
+		if ts.Method != "crop" && ts.Method != "scale" {
+			return nil, fmt.Errorf("%q: method must be crop or scale", item)
+		}
+		out = append(out, ts)
+	}
+	return out, nil
+}
+
+// MediaStoragePath returns the directory of media files.
+func (c *Config) MediaStoragePath() string {
+	if c.Media.StoragePath != "" {
+		return c.Media.StoragePath
+	}
+	return filepath.Join(c.DataDir, "media")
 }
 
 // RateLimited reports whether rate limiting is on.

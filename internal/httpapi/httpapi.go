@@ -54,6 +54,9 @@ type Services struct {
 	Sync        Sync
 	E2EE        E2EE
 	Authorizer  Authorizer
+	Media       Media
+	// Scanner is nil unless a content scanner is configured.
+	Scanner Scanner
 }
 
 // New builds the API over its services.

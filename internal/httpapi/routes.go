@@ -24,6 +24,8 @@ func (a *API) routes() []route {
 		a.keyRoutes(),
 		a.toDeviceRoutes(),
 		a.keyBackupRoutes(),
+		a.mediaRoutes(),
+		a.scannerRoutes(),
 	} {
 		all = append(all, group...)
 	}

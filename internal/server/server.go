@@ -22,6 +22,7 @@ import (
 	"myelin/internal/e2ee"
 	"myelin/internal/filter"
 	"myelin/internal/httpapi"
+	"myelin/internal/media"
 	"myelin/internal/notify"
 	"myelin/internal/presence"
 	"myelin/internal/profile"
@@ -69,6 +70,9 @@ type Server struct {
 
 	// E2EE serves device keys, cross-signing, key backup and to-device.
 	E2EE *e2ee.Service
+
+	// Media is the media repository and content scanner.
+	Media *media.Service
 }
 
 // New opens the store (creating the data directory and signing key on first
@@ -91,12 +95,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	// The E2EE service drops the keys of deleted devices (the users
 	// service's device hook).
 	s.E2EE = e2ee.New(e2ee.Options{ServerName: serverName, Notifier: s.Notifier, Logger: log}, db)
-	usersOpts := UsersOptions(cfg, log)
-	usersOpts.DeviceHook = s.E2EE
-	s.Users = users.New(usersOpts, db)
 	s.Rooms = room.New(room.Options{
 		ServerName: serverName, Key: key, EncryptionDefault: cfg.Encryption.Default, Profiles: db, Logger: log,
 	}, db, s.Notifier)
+	// Deactivated accounts leave their rooms (the users service's room leaver).
+	usersOpts := UsersOptions(cfg, log)
+	usersOpts.DeviceHook = s.E2EE
+	usersOpts.RoomLeaver = s.Rooms
+	s.Users = users.New(usersOpts, db)
 	// Profile hooks: the room engine sends the m.room.member updates.
 	s.Profiles = profile.New(profile.Options{ServerName: serverName, Logger: log, Hooks: []profile.Hook{s.Rooms}, Notifier: s.Notifier}, db)
 	s.PushRules = push.New(db, s.Notifier)
@@ -113,6 +119,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		Store: db, Rooms: s.Rooms, Filters: s.Filters, AccountData: s.AccountData, Presence: s.Presence, Waiter: s.Notifier,
 		E2EE: s.E2EE,
 	})
+	if s.Media, err = newMedia(ctx, cfg, log, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	var scanner httpapi.Scanner
+	if s.Media.ScannerEnabled() {
+		scanner = s.Media
+	}
 	s.api = httpapi.New(httpapi.Options{
 		ServerName:      spec.ServerName(cfg.ServerName),
 		MaxRequestBytes: cfg.MaxRequestBytes,
@@ -133,6 +147,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		Sync:        s.Sync,
 		E2EE:        s.E2EE,
 		Authorizer:  s.Users,
+		Media:       s.Media,
+		Scanner:     scanner,
 	})
 	return s, nil
 }

@@ -21,6 +21,7 @@ CREATE TABLE media (
 );
 CREATE INDEX media_by_uploader ON media (uploader, uploaded_ts);
 CREATE INDEX media_by_sha256 ON media (sha256);
+CREATE INDEX media_pending_by_expiry ON media (expires_ts) WHERE uploaded_ts = 0;
 
 -- Thumbnails, pre-generated on upload or made on request; bytes in the blob
 -- store under sha256.
