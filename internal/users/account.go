@@ -66,7 +66,9 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, req PasswordChan
 // devices and sessions are deleted in one transaction. Errors:
 // *AuthRequired.
 //
-// Leaving the account's rooms is not done here: rooms are not built yet.
+// Before the account is deactivated, it leaves every room through the
+// RoomLeaver (when set); if that fails the account stays active and the
+// request can be retried.
 func (s *Service) Deactivate(ctx context.Context, c Caller, auth *AuthDict) error {
 	localpart := c.UserID.Localpart()
 	flows, err := s.passwordFlows(ctx, localpart)
@@ -76,6 +78,11 @@ func (s *Service) Deactivate(ctx context.Context, c Caller, auth *AuthDict) erro
 	sess, err := s.authorize(ctx, uiaOp{purpose: "account/deactivate", localpart: localpart, flows: flows}, auth)
 	if err != nil {
 		return err
+	}
+	if s.opts.RoomLeaver != nil {
+		if err := s.opts.RoomLeaver.LeaveAllRooms(ctx, c.UserID); err != nil {
+			return fmt.Errorf("leaving rooms before deactivation: %w", err)
+		}
 	}
 	if err := s.store.DeactivateAccount(ctx, localpart); err != nil {
 		return fmt.Errorf("deactivating account: %w", err)

@@ -55,3 +55,9 @@ func (s *Service) AuthorizeCaller(ctx context.Context, c Caller, purpose string,
 	}
 	return func() { s.endUIASession(context.WithoutCancel(ctx), sess) }, nil
 }
+
+// RoomLeaver makes an account leave all its rooms; the room engine
+// implements it. Deactivation calls it before deactivating.
+type RoomLeaver interface {
+	LeaveAllRooms(ctx context.Context, user spec.UserID) error
+}

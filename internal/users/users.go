@@ -55,6 +55,8 @@ type Options struct {
 	Logger *slog.Logger
 	// DeviceHook (may be nil) is told when devices are deleted.
 	DeviceHook DeviceHook
+	// RoomLeaver (may be nil) makes a deactivated account leave its rooms.
+	RoomLeaver RoomLeaver
 }
 
 // Store is the storage the service uses.
