@@ -161,9 +161,12 @@ func TestPushRulesBadInput(t *testing.T) {
 			t.Fatalf("PUT = %d %s", status, body)
 		}
 		udRun(t, hs, alice.token, []udCall{
-			{"unknown kind get", "GET", p + "everything/x", "", 400, "M_INVALID_PARAM"},
+			{"unknown kind get", "GET", p + "everything/x", "", 404, "M_NOT_FOUND"},
 			{"unknown kind put", "PUT", p + "everything/x", `{"actions":[]}`, 400, "M_INVALID_PARAM"},
-			{"unknown kind delete", "DELETE", p + "everything/x", "", 400, "M_INVALID_PARAM"},
+			{"unknown kind delete", "DELETE", p + "everything/x", "", 404, "M_NOT_FOUND"},
+			{"unknown kind enabled", "GET", p + "postcontent/.io.element.msc4306.rule.subscribed_thread/enabled", "", 404, "M_NOT_FOUND"},
+			{"unknown kind set enabled", "PUT", p + "postcontent/.io.element.msc4306.rule.subscribed_thread/enabled", `{"enabled":false}`, 404, "M_NOT_FOUND"},
+			{"unknown kind set actions", "PUT", p + "postcontent/x/actions", `{"actions":[]}`, 404, "M_NOT_FOUND"},
 			{"unknown scope", "GET", "/_matrix/client/v3/pushrules/device/content/x", "", 404, "M_UNRECOGNIZED"},
 			{"unknown rule", "GET", p + "content/nope", "", 404, "M_NOT_FOUND"},
 			{"unknown rule delete", "DELETE", p + "content/nope", "", 404, "M_NOT_FOUND"},

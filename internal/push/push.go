@@ -107,10 +107,22 @@ func checkKind(kind string) error {
 
 func ruleNotFound() error { return spec.NotFound("the push rule was not found") }
 
-// Rule returns one rule. Errors: 400 M_INVALID_PARAM for an unknown kind,
-// 404 M_NOT_FOUND for an absent rule.
+// checkExistingKind checks the kind of a request that addresses an existing
+// rule: a kind this server does not know holds no rule, so the rule is not
+// found (404 M_NOT_FOUND, the spec's answer for an absent rule). Clients
+// probe kinds of unstable proposals this way (MSC4306's postcontent) and
+// take 404 for "not supported here".
+func checkExistingKind(kind string) error {
+	if !slices.Contains(Kinds, kind) {
+		return ruleNotFound()
+	}
+	return nil
+}
+
+// Rule returns one rule. Errors: 404 M_NOT_FOUND for an absent rule or a
+// kind this server does not know.
 func (s *Service) Rule(ctx context.Context, user spec.UserID, kind, ruleID string) (Rule, error) {
-	if err := checkKind(kind); err != nil {
+	if err := checkExistingKind(kind); err != nil {
 		return Rule{}, err
 	}
 	rs, err := s.Ruleset(ctx, user)
@@ -241,11 +253,11 @@ func (s *Service) PutRule(ctx context.Context, user spec.UserID, kind, ruleID, b
 	})
 }
 
-// DeleteRule removes a user-defined rule. Errors: 400 M_INVALID_PARAM for an
-// unknown kind or a server-default rule (which cannot be deleted, only
-// disabled); 404 M_NOT_FOUND for an absent rule.
+// DeleteRule removes a user-defined rule. Errors: 400 M_INVALID_PARAM for a
+// server-default rule (which cannot be deleted, only disabled); 404
+// M_NOT_FOUND for an absent rule or an unknown kind.
 func (s *Service) DeleteRule(ctx context.Context, user spec.UserID, kind, ruleID string) error {
-	if err := checkKind(kind); err != nil {
+	if err := checkExistingKind(kind); err != nil {
 		return err
 	}
 	return s.update(ctx, user, func(rs *Ruleset) error {
@@ -265,7 +277,7 @@ func (s *Service) DeleteRule(ctx context.Context, user spec.UserID, kind, ruleID
 // SetEnabled enables or disables a rule, user-defined or server-default.
 // Errors as Rule.
 func (s *Service) SetEnabled(ctx context.Context, user spec.UserID, kind, ruleID string, enabled bool) error {
-	if err := checkKind(kind); err != nil {
+	if err := checkExistingKind(kind); err != nil {
 		return err
 	}
 	return s.update(ctx, user, func(rs *Ruleset) error {
@@ -281,7 +293,7 @@ func (s *Service) SetEnabled(ctx context.Context, user spec.UserID, kind, ruleID
 // SetActions replaces a rule's actions, user-defined or server-default.
 // Errors as Rule, and 400 M_BAD_JSON for malformed actions.
 func (s *Service) SetActions(ctx context.Context, user spec.UserID, kind, ruleID string, actions []json.RawMessage) error {
-	if err := checkKind(kind); err != nil {
+	if err := checkExistingKind(kind); err != nil {
 		return err
 	}
 	actions, err := validateActions(actions)
