@@ -46,12 +46,27 @@ func TestLoginWhoamiLogout(t *testing.T) {
 		if _, err := cli.Whoami(ctx); err != nil {
 			t.Fatalf("whoami after restart: %v", err)
 		}
+		// A second session, which outlives the first one's logout.
+		other, _ := mautrix.NewClient(hs.URL, "", "")
+		if _, err := other.Login(ctx, &mautrix.ReqLogin{
+			Type:             mautrix.AuthTypePassword,
+			Identifier:       mautrix.UserIdentifier{Type: mautrix.IdentifierTypeUser, User: "alice"},
+			Password:         "correct horse",
+			StoreCredentials: true,
+		}); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := cli.Logout(ctx); err != nil {
 			t.Fatal(err)
 		}
 		_, err = cli.Whoami(ctx)
 		if !errors.Is(err, mautrix.MUnknownToken) {
 			t.Fatalf("whoami after logout = %v, want M_UNKNOWN_TOKEN", err)
+		}
+		// Logout deleted the device of the token, not the other one.
+		devs, err := other.GetDevicesInfo(ctx)
+		if err != nil || len(devs.Devices) != 1 || devs.Devices[0].DeviceID != other.DeviceID {
+			t.Fatalf("devices after logout = %+v, %v; want only %s", devs, err, other.DeviceID)
 		}
 	})
 }

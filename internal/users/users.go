@@ -275,9 +275,26 @@ func (s *Service) Authenticate(ctx context.Context, token, ip string) (Caller, e
 	return Caller{UserID: uid, DeviceID: o.DeviceID, Admin: o.Admin, TokenHash: h}, nil
 }
 
-// Logout ends one session; the device stays.
+// Logout ends the session of an access token and deletes its device, as
+// POST /logout requires ("the device associated with the access token is
+// also deleted"); what other services keep per device goes with it through
+// the device hook. A token already gone is not an error.
 func (s *Service) Logout(ctx context.Context, tokenHash []byte) error {
-	return s.store.DeleteSessions(ctx, [][]byte{tokenHash})
+	o, err := s.store.LookupToken(ctx, tokenHash)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading session: %w", err)
+	}
+	if err := s.store.DeleteSessions(ctx, [][]byte{tokenHash}); err != nil {
+		return fmt.Errorf("deleting session: %w", err)
+	}
+	if err := s.store.DeleteDevices(ctx, o.Localpart, []string{o.DeviceID}); err != nil {
+		return fmt.Errorf("deleting device: %w", err)
+	}
+	s.devicesDeleted(ctx, o.Localpart)
+	return nil
 }
 
 // LogoutAll ends every session of the account and deletes its devices.
