@@ -134,6 +134,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 }
 
 func serve(cfg config.Config, stdout io.Writer) error {
+	if cfg.FederationListen != "" {
+		// Refuse rather than ignore: a server that silently does not federate
+		// would look like a network problem to its operator.
+		return errors.New("federation_listen is set, but this build has no federation API yet; unset MYELIN_FEDERATION_LISTEN")
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
