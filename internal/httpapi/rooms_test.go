@@ -193,6 +193,15 @@ func TestRoomsEveryVersion(t *testing.T) {
 				if len(joined.Joined) != 2 {
 					t.Fatalf("joined_members = %v", joined.Joined)
 				}
+				// Bob has no display name or avatar: both keys are there, null.
+				raw := call(t, hs, "GET", "/_matrix/client/v3/rooms/"+url.PathEscape(roomID.String())+"/joined_members", bob.token, nil).expect(t, 200, "")
+				bobEntry, _ := raw.body["joined"].(map[string]any)[bob.UserID.String()].(map[string]any)
+				if dn, ok := bobEntry["display_name"]; !ok || dn != nil {
+					t.Fatalf("joined_members %s: want display_name null", raw.raw)
+				}
+				if av, ok := bobEntry["avatar_url"]; !ok || av != nil {
+					t.Fatalf("joined_members %s: want avatar_url null", raw.raw)
+				}
 			})
 		}
 		rooms, err := bob.JoinedRooms(ctx)

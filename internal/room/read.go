@@ -283,10 +283,15 @@ func (e *Engine) Members(ctx context.Context, viewer Viewer, roomID string, q Me
 	return e.ClientEvents(ctx, evs, viewer)
 }
 
-// JoinedMember is an entry of JoinedMembers.
+// JoinedMember is an entry of JoinedMembers: the display name and avatar
+// of the member's join event, nil when it has none.
+//
+// NOTSPEC: both keys are always present, null when unset (the spec lists
+// them as optional strings). Synapse answers so and clients and
+// Complement's "joined_members fetches my membership" read the keys.
 type JoinedMember struct {
-	DisplayName string `json:"display_name,omitempty"`
-	AvatarURL   string `json:"avatar_url,omitempty"`
+	DisplayName *string `json:"display_name"`
+	AvatarURL   *string `json:"avatar_url"`
 }
 
 // JoinedMembers returns the joined members of a room and their profiles
@@ -323,8 +328,12 @@ func (e *Engine) JoinedMembers(ctx context.Context, user, roomID string) (map[st
 		json.Unmarshal(se.JSON, &ev)
 		var jm JoinedMember
 		if se.RedactedBy == "" {
-			jm.DisplayName, _ = ev.Content.DisplayName.(string)
-			jm.AvatarURL, _ = ev.Content.AvatarURL.(string)
+			if name, ok := ev.Content.DisplayName.(string); ok {
+				jm.DisplayName = &name
+			}
+			if url, ok := ev.Content.AvatarURL.(string); ok {
+				jm.AvatarURL = &url
+			}
 		}
 		if se.StateKey != nil {
 			out[*se.StateKey] = jm
