@@ -20,8 +20,9 @@ type Range struct {
 // also the answer of GET /keys/changes, for user over r:
 //
 //   - changed: users who share a room with user now and whose devices or
-//     cross-signing keys changed in r (user included, for its own devices;
-//     a signature by user's user-signing key is told to user only), and
+//     cross-signing keys changed in r (user included, for its own
+//     devices), users whose master key user signed with its user-signing
+//     key in r (told to user only, shared room or not), and
 //     users user newly shares a room with (who joined one of user's rooms,
 //     or are in a room user joined);
 //   - left: users user shared a room with during r and shares none with

@@ -496,7 +496,7 @@ func (db *DB) PruneDevices(ctx context.Context, owner store.KeyOwner) (int64, er
 func (db *DB) DeviceListChanges(ctx context.Context, viewer string, after, upTo int64) ([]string, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT DISTINCT c.user_id FROM e2ee_device_list_changes c
 		WHERE c.pos > $2 AND c.pos <= $3 AND (c.viewer = '' OR c.viewer = $1)
-		AND (c.user_id = $1 OR c.user_id IN (SELECT o.user_id FROM room_memberships m
+		AND (c.user_id = $1 OR c.viewer = $1 OR c.user_id IN (SELECT o.user_id FROM room_memberships m
 			JOIN room_memberships o ON o.room_nid = m.room_nid
 			WHERE m.user_id = $1 AND m.membership = 'join' AND o.membership = 'join'))
 		ORDER BY c.user_id`, viewer, after, upTo)

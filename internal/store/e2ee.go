@@ -221,8 +221,9 @@ type E2EEKeys interface {
 	PruneDevices(ctx context.Context, owner KeyOwner) (int64, error)
 
 	// DeviceListChanges returns the users whose device-list changes in
-	// (after, upTo] viewer may be told of, among viewer itself and the
-	// users who share a joined room with viewer now.
+	// (after, upTo] viewer is told of: changes of viewer itself and of
+	// users who share a joined room with viewer now, and changes meant for
+	// viewer only.
 	DeviceListChanges(ctx context.Context, viewer string, after, upTo int64) ([]string, error)
 	// DeviceListPosition returns the last committed device-lists position.
 	DeviceListPosition(ctx context.Context) (int64, error)
