@@ -187,7 +187,8 @@ func (c *CommandScanner) Scan(ctx context.Context, r io.Reader) (bool, string, e
 	cmd.Stdin = r
 	out := &cappedBuffer{max: 4096}
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.WaitDelay = 5 * time.Second
+	killGroup(cmd)
+	cmd.WaitDelay = 2 * time.Second
 	err := cmd.Run()
 	var exit *exec.ExitError
 	switch {
