@@ -15,7 +15,7 @@ type Profiles interface {
 	Field(ctx context.Context, userID, key string) (json.RawMessage, error)
 	SetField(ctx context.Context, user spec.UserID, key string, value json.RawMessage) error
 	DeleteField(ctx context.Context, user spec.UserID, key string) error
-	Search(ctx context.Context, term string, limit int) ([]profile.SearchResult, bool, error)
+	Search(ctx context.Context, searcher spec.UserID, term string, limit int) ([]profile.SearchResult, bool, error)
 }
 
 func (a *API) profileRoutes() []route {
@@ -121,7 +121,7 @@ func (a *API) searchUserDirectory(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, a.log, spec.MissingParam("search_term is required"))
 		return
 	}
-	results, limited, err := a.svc.Profiles.Search(r.Context(), *req.SearchTerm, req.Limit)
+	results, limited, err := a.svc.Profiles.Search(r.Context(), caller(r).UserID, *req.SearchTerm, req.Limit)
 	if err != nil {
 		writeError(w, r, a.log, err)
 		return

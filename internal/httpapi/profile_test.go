@@ -138,11 +138,27 @@ func TestUserDirectorySearch(t *testing.T) {
 		hs := testserver.Start(t, e)
 		alice := udLogin(t, hs, "alice")
 		bob := udLogin(t, hs, "bob")
-		udLogin(t, hs, "carol")
+		carol := udLogin(t, hs, "carol")
+		udLogin(t, hs, "alina") // shares no room with anyone
 		if err := bob.SetDisplayName(ctx, "Bob Alison"); err != nil {
 			t.Fatal(err)
 		}
 		if err := alice.SetAvatarURL(ctx, id.ContentURI{Homeserver: "localhost", FileID: "av"}); err != nil {
+			t.Fatal(err)
+		}
+		// Carol finds no one before the rooms exist.
+		if res, err := carolSearch(t, hs, "ALI", 10); err != nil || len(res.Results) != 0 {
+			t.Fatalf("search before rooms = %+v, %v", res, err)
+		}
+		// Alice is in a public room; Bob shares a private room with Carol.
+		if _, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "public_chat"}); err != nil {
+			t.Fatal(err)
+		}
+		private, err := bob.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", Invite: []id.UserID{"@carol:localhost"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := carol.JoinRoomByID(ctx, private.RoomID); err != nil {
 			t.Fatal(err)
 		}
 		res, err := carolSearch(t, hs, "ALI", 10)
@@ -155,8 +171,17 @@ func TestUserDirectorySearch(t *testing.T) {
 		if res, err := carolSearch(t, hs, "ali", 1); err != nil || !res.Limited || len(res.Results) != 1 {
 			t.Fatalf("search limit 1 = %+v, %v", res, err)
 		}
-		if res, err := carolSearch(t, hs, "@carol:localhost", 0); err != nil || len(res.Results) != 1 || res.Results[0].UserID != "@carol:localhost" {
+		if res, err := carolSearch(t, hs, "@bob:localhost", 0); err != nil || len(res.Results) != 1 || res.Results[0].UserID != "@bob:localhost" {
 			t.Fatalf("search by user ID = %+v, %v", res, err)
+		}
+		// Carol shares a room with no one but Bob: she does not find herself.
+		if res, err := carolSearch(t, hs, "carol", 0); err != nil || len(res.Results) != 0 {
+			t.Fatalf("search for herself = %+v, %v", res, err)
+		}
+		// Bob finds Carol, who only shares his room, and Alice.
+		if res, err := bob.SearchUserDirectory(ctx, "l", 10); err != nil || len(res.Results) != 2 ||
+			res.Results[0].UserID != "@alice:localhost" || res.Results[1].UserID != "@carol:localhost" {
+			t.Fatalf("bob's search = %+v, %v", res, err)
 		}
 		if res, err := carolSearch(t, hs, "zzz", 0); err != nil || len(res.Results) != 0 || res.Limited {
 			t.Fatalf("search zzz = %+v, %v", res, err)

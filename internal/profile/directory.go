@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"myelin/internal/spec"
+	"myelin/internal/store"
 )
 
 // Directory search limits: the specification's default, and our cap.
@@ -21,15 +22,17 @@ type SearchResult struct {
 	AvatarURL   string `json:"avatar_url,omitempty"`
 }
 
-// Search searches the user directory for term, case-insensitively, in
-// user IDs and display names; limit 0 means the default, and it is capped
-// at MaxSearchLimit. limited reports that more users matched.
+// Search searches the user directory for term on behalf of searcher,
+// case-insensitively, in user IDs and display names; limit 0 means the
+// default, and it is capped at MaxSearchLimit. limited reports that more
+// users matched.
 //
-// NOTSPEC: the specification asks for at least the users who share a room
-// with the searcher or are joined to public or world-readable rooms; rooms
-// are not built yet, so every active local user is searchable. When rooms
-// exist, this must narrow to that set (and may add remote users).
-func (s *Service) Search(ctx context.Context, term string, limit int) (results []SearchResult, limited bool, err error) {
+// The searcher finds the local users the specification requires at a
+// minimum, and no others: users sharing a joined room with the searcher,
+// and users joined to a room whose join rule is public or whose history
+// is world_readable. Remote users are not searched (the specification's
+// SHOULD; there is no federation yet).
+func (s *Service) Search(ctx context.Context, searcher spec.UserID, term string, limit int) (results []SearchResult, limited bool, err error) {
 	if limit < 0 {
 		return nil, false, spec.BadJSON("limit must not be negative")
 	}
@@ -48,7 +51,12 @@ func (s *Service) Search(ctx context.Context, term string, limit int) (results [
 	if needle == "" {
 		return []SearchResult{}, false, nil
 	}
-	found, err := s.store.SearchProfiles(ctx, needle, limit+1)
+	open, err := s.store.OpenRooms(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("profile: searching: %w", err)
+	}
+	scope := &store.DirectoryScope{Searcher: searcher.String(), Server: string(s.opts.ServerName), OpenRooms: open}
+	found, err := s.store.SearchProfiles(ctx, needle, scope, limit+1)
 	if err != nil {
 		return nil, false, fmt.Errorf("profile: searching: %w", err)
 	}

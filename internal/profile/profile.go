@@ -59,6 +59,7 @@ type Hook interface {
 // Store is what the service needs of storage.
 type Store interface {
 	store.Profiles
+	store.UserDirectoryRooms
 	Account(ctx context.Context, localpart string) (store.Account, error)
 }
 

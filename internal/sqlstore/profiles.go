@@ -118,17 +118,36 @@ func (db *DB) UpdateProfile(ctx context.Context, localpart string, update func(p
 }
 
 // SearchProfiles implements store.Profiles.
-func (db *DB) SearchProfiles(ctx context.Context, term string, limit int) ([]store.Profile, error) {
+func (db *DB) SearchProfiles(ctx context.Context, term string, scope *store.DirectoryScope, limit int) ([]store.Profile, error) {
 	escaped := escapeLike(term)
+	args := []any{"%" + escaped + "%", escaped + "%", limit}
+	where := ""
+	if scope != nil {
+		// The user's joined memberships: in an open room, or in a room the
+		// searcher is joined to (the searcher does not share a room with
+		// themselves).
+		args = append(args, scope.Server, scope.Searcher)
+		open := "FALSE"
+		if len(scope.OpenRooms) > 0 {
+			open = `m.room_nid IN (` + placeholders(len(args)+1, len(scope.OpenRooms)) + `)`
+			for _, nid := range scope.OpenRooms {
+				args = append(args, nid)
+			}
+		}
+		where = ` AND EXISTS (SELECT 1 FROM room_memberships m
+			WHERE m.user_id = '@' || a.localpart || ':' || $4 AND m.membership = 'join'
+			AND (` + open + ` OR (m.user_id <> $5 AND m.room_nid IN
+				(SELECT s.room_nid FROM room_memberships s WHERE s.user_id = $5 AND s.membership = 'join'))))`
+	}
 	rows, err := db.read.QueryContext(ctx,
 		`SELECT a.localpart, COALESCE(p.displayname, ''), COALESCE(p.avatar_url, ''), COALESCE(p.fields, '{}')
 		 FROM accounts a LEFT JOIN profiles p ON p.localpart = a.localpart
-		 WHERE NOT a.deactivated AND (a.localpart LIKE $1 ESCAPE '\' OR p.search_name LIKE $1 ESCAPE '\')
+		 WHERE NOT a.deactivated AND (a.localpart LIKE $1 ESCAPE '\' OR p.search_name LIKE $1 ESCAPE '\')`+where+`
 		 ORDER BY CASE WHEN a.localpart LIKE $2 ESCAPE '\' OR p.search_name LIKE $2 ESCAPE '\' THEN 0 ELSE 1 END,
 		          CASE WHEN COALESCE(p.displayname, '') = '' THEN 1 ELSE 0 END,
 		          a.localpart
 		 LIMIT $3`,
-		"%"+escaped+"%", escaped+"%", limit)
+		args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: searching profiles: %w", err)
 	}

@@ -42,6 +42,7 @@ type Profiles interface {
 	// localpart or lower-cased display name contains term (which the caller
 	// lower-cases), at most limit of them. Accounts whose localpart or display
 	// name starts with term come first, then those with a display name, then
-	// by localpart. Accounts without a profile are found by localpart.
-	SearchProfiles(ctx context.Context, term string, limit int) ([]Profile, error)
+	// by localpart. Accounts without a profile are found by localpart. A
+	// non-nil scope leaves out the users it does not let the searcher find.
+	SearchProfiles(ctx context.Context, term string, scope *DirectoryScope, limit int) ([]Profile, error)
 }

@@ -26,6 +26,7 @@ type Store interface {
 	store.E2EEKeys
 	store.ToDevice
 	store.KeyBackups
+	store.UserDirectoryRooms
 }
 
 // Run runs the whole suite against stores made by open.
@@ -39,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("Nonces", func(t *testing.T) { testNonces(t, open(t)) })
 	t.Run("Profiles", func(t *testing.T) { testProfiles(t, open(t)) })
 	t.Run("ProfilePresencePosition", func(t *testing.T) { testProfilePresencePosition(t, open(t)) })
+	t.Run("UserDirectoryScope", func(t *testing.T) { testUserDirectoryScope(t, open(t)) })
 	t.Run("AccountData", func(t *testing.T) { testAccountData(t, open(t)) })
 	t.Run("Presence", func(t *testing.T) { testPresence(t, open(t)) })
 	t.Run("Filters", func(t *testing.T) { testFilters(t, open(t)) })

@@ -93,30 +93,30 @@ func testProfiles(t *testing.T, s Store) {
 		}
 		return out
 	}
-	res, err := s.SearchProfiles(ctx, "alice", 10)
+	res, err := s.SearchProfiles(ctx, "alice", nil, 10)
 	if err != nil || fmt.Sprint(names(res)) != "[alice dave_x bob]" {
 		t.Fatalf("SearchProfiles(alice) = %v, %v", names(res), err)
 	}
 	if res[0].AvatarURL != "mxc://localhost/a" {
 		t.Fatalf("search result lacks avatar: %+v", res[0])
 	}
-	if res, _ := s.SearchProfiles(ctx, "alice", 1); len(res) != 1 {
+	if res, _ := s.SearchProfiles(ctx, "alice", nil, 1); len(res) != 1 {
 		t.Fatalf("limit ignored: %v", names(res))
 	}
-	if res, _ := s.SearchProfiles(ctx, "car", 10); fmt.Sprint(names(res)) != "[carol]" {
+	if res, _ := s.SearchProfiles(ctx, "car", nil, 10); fmt.Sprint(names(res)) != "[carol]" {
 		t.Fatalf("SearchProfiles(car) = %v (no profile row must still match by localpart)", names(res))
 	}
 	// LIKE wildcards in the term are literal.
-	if res, _ := s.SearchProfiles(ctx, "_", 10); fmt.Sprint(names(res)) != "[dave_x]" {
+	if res, _ := s.SearchProfiles(ctx, "_", nil, 10); fmt.Sprint(names(res)) != "[dave_x]" {
 		t.Fatalf("SearchProfiles(_) = %v", names(res))
 	}
-	if res, _ := s.SearchProfiles(ctx, "%", 10); len(res) != 0 {
+	if res, _ := s.SearchProfiles(ctx, "%", nil, 10); len(res) != 0 {
 		t.Fatalf("SearchProfiles(%%) = %v", names(res))
 	}
 	if err := s.DeactivateAccount(ctx, "dave_x"); err != nil {
 		t.Fatal(err)
 	}
-	if res, _ := s.SearchProfiles(ctx, "alice", 10); fmt.Sprint(names(res)) != "[alice bob]" {
+	if res, _ := s.SearchProfiles(ctx, "alice", nil, 10); fmt.Sprint(names(res)) != "[alice bob]" {
 		t.Fatalf("SearchProfiles after deactivation = %v", names(res))
 	}
 }
