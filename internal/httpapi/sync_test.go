@@ -519,9 +519,26 @@ func TestSyncMembershipSections(t *testing.T) {
 		if tl[len(tl)-1].Content["membership"] != "ban" {
 			t.Fatalf("ban timeline = %v", stateTypes(tl))
 		}
+		// A leave forgotten before the next sync still reaches it.
+		forgot := mustRoom(t, alice, &mautrix.ReqCreateRoom{Preset: "public_chat"})
+		mustJoin(t, bob, forgot)
+		mark := syncRaw(t, hs, bob, url.Values{"since": {banned.NextBatch}}).NextBatch
+		if _, err := bob.LeaveRoom(ctx, forgot); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bob.ForgetRoom(ctx, forgot); err != nil {
+			t.Fatal(err)
+		}
+		if resp := syncRaw(t, hs, bob, url.Values{"since": {mark}}); resp.Rooms.Leave[forgot.String()] == nil {
+			t.Errorf("a leave forgotten at once is not in the incremental sync: %+v", resp.Rooms)
+		}
+		if init := syncRaw(t, hs, bob, url.Values{"filter": {`{"room":{"include_leave":true}}`}}); init.Rooms.Leave[forgot.String()] != nil {
+			t.Errorf("a forgotten room is in an include_leave initial sync")
+		}
+
 		// Join, leave and join again between two syncs: join section only.
 		cycle := mustRoom(t, alice, &mautrix.ReqCreateRoom{Preset: "public_chat"})
-		mark := banned.NextBatch
+		mark = syncRaw(t, hs, bob, url.Values{"since": {mark}}).NextBatch
 		mustJoin(t, bob, cycle)
 		if _, err := bob.LeaveRoom(ctx, cycle); err != nil {
 			t.Fatal(err)
@@ -994,7 +1011,6 @@ func TestMessagesContextTimestamp(t *testing.T) {
 			code   string
 		}{
 			{"messages without auth", "", msgPath, url.Values{"dir": {"b"}}, 401, "M_MISSING_TOKEN"},
-			{"messages without dir", bob.token, msgPath, nil, 400, "M_MISSING_PARAM"},
 			{"messages with a bad dir", bob.token, msgPath, url.Values{"dir": {"up"}}, 400, "M_INVALID_PARAM"},
 			{"messages with a bad from", bob.token, msgPath, url.Values{"dir": {"b"}, "from": {"t12_x"}}, 400, "M_INVALID_PARAM"},
 			{"messages with a bad to", bob.token, msgPath, url.Values{"dir": {"b"}, "to": {"-3"}}, 400, "M_INVALID_PARAM"},
@@ -1034,6 +1050,13 @@ func TestMessagesContextTimestamp(t *testing.T) {
 			t.Errorf("/members at the initial sync's prev_batch = %d %s", status, body)
 		}
 
+		// Without dir, /messages paginates forward (as Synapse).
+		status, body = syGet(t, hs, bob.token, msgPath, url.Values{"limit": {"1"}})
+		var firstPage syncapi.MessagesResponse
+		if json.Unmarshal(body, &firstPage); status != 200 || len(firstPage.Chunk) != 1 || syEvents(t, firstPage.Chunk)[0].Type != "m.room.create" {
+			t.Errorf("/messages without dir = %d %s", status, body)
+		}
+
 		// limit=0 gives an empty chunk and no end.
 		status, body = syGet(t, hs, bob.token, msgPath, url.Values{"dir": {"b"}, "limit": {"0"}})
 		var empty syncapi.MessagesResponse
@@ -1054,4 +1077,46 @@ func idStrings(ids []id.EventID) []string {
 		out[i] = x.String()
 	}
 	return out
+}
+
+// TestSyncIgnoredUsers: the non-state events and invites of ignored users
+// are not delivered; their state events are.
+func TestSyncIgnoredUsers(t *testing.T) {
+	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
+		t.Parallel()
+		hs := testserver.Start(t, e)
+		ctx := context.Background()
+		alice, bob, carol := syLogin(t, hs, "alice"), syLogin(t, hs, "bob"), syLogin(t, hs, "carol")
+		roomID := mustRoom(t, alice, &mautrix.ReqCreateRoom{Preset: "public_chat"})
+		mustJoin(t, bob, roomID)
+		if err := alice.SetAccountData(ctx, "m.ignored_user_list", map[string]any{"ignored_users": map[string]any{bob.id: map[string]any{}}}); err != nil {
+			t.Fatal(err)
+		}
+		since := syncRaw(t, hs, alice, nil).NextBatch
+		mustSend(t, bob, roomID, "from bob")
+		mustSend(t, carol, mustRoom(t, carol, &mautrix.ReqCreateRoom{}), "elsewhere")
+		if _, err := bob.SendStateEvent(ctx, roomID, event.StateMember, bob.id, map[string]any{"membership": "join", "displayname": "Bob"}); err != nil {
+			t.Fatal(err)
+		}
+		mustSend(t, alice, roomID, "from alice")
+		bobRoom := mustRoom(t, bob, &mautrix.ReqCreateRoom{Invite: []id.UserID{id.UserID(alice.id)}})
+		carolRoom := mustRoom(t, carol, &mautrix.ReqCreateRoom{Invite: []id.UserID{id.UserID(alice.id)}})
+		resp := syncRaw(t, hs, alice, url.Values{"since": {since}})
+		tl := syEvents(t, resp.Rooms.Join[roomID.String()].Timeline.Events)
+		if got := bodies(tl); !slices.Equal(got, []string{"from alice"}) || !slices.Contains(stateTypes(tl), "m.room.member|"+bob.id) {
+			t.Errorf("timeline with bob ignored = %v", stateTypes(tl))
+		}
+		if resp.Rooms.Invite[bobRoom.String()] != nil || resp.Rooms.Invite[carolRoom.String()] == nil {
+			t.Errorf("invites with bob ignored: %v", slices.Collect(mapKeys(resp.Rooms.Invite)))
+		}
+		page, err := alice.Messages(ctx, roomID, "", "", mautrix.DirectionBackward, nil, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range page.Chunk {
+			if ev.Sender.String() == bob.id && ev.StateKey == nil {
+				t.Errorf("/messages delivers an ignored user's message %s", ev.ID)
+			}
+		}
+	})
 }

@@ -29,6 +29,9 @@ type syncRequest struct {
 	redundant  bool
 	match      matcher
 	members    *deviceMembers // nil unless lazy
+	// ignored are the users the user ignores: their non-state events and
+	// invites are not delivered.
+	ignored map[string]bool
 }
 
 func (s *Service) newRequest(req Request, f *filter.Filter, since *Token) *syncRequest {
@@ -38,7 +41,6 @@ func (s *Service) newRequest(req Request, f *filter.Filter, since *Token) *syncR
 		limit:     f.Room.Timeline.LimitOr(DefaultTimelineLimit, MaxTimelineLimit),
 		lazy:      f.Room.State.LazyLoadMembers,
 		redundant: f.Room.State.IncludeRedundantMembers,
-		match:     roomEventMatcher(&f.Room.Timeline),
 	}
 	if r.lazy {
 		r.members = s.members.device(r.uid, req.Device, since == nil || req.FullState)
@@ -71,9 +73,9 @@ type plan struct {
 	// is a delta from, end the state at the end of the range; hasTarget is
 	// false when the room had no event in range and needs no state.
 	target, base, end int64
-	hasTarget    bool
-	summary      *store.RoomSummary
-	state        []store.Event
+	hasTarget         bool
+	summary           *store.RoomSummary
+	state             []store.Event
 }
 
 // compute builds the response for the positions upTo.
@@ -117,14 +119,17 @@ func (r *syncRequest) compute(ctx context.Context, upTo Token) (*Response, error
 			plans = append(plans, p)
 		case spec.MembershipInvite:
 			if initial || changed[m.RoomNID] {
-				invites = append(invites, m)
+				invites = append(invites, m) // invites of ignored users are dropped in strippedRooms
 			}
 		case spec.MembershipKnock:
 			if initial || changed[m.RoomNID] {
 				knocks = append(knocks, m)
 			}
 		case spec.MembershipLeave, spec.MembershipBan:
-			if m.Forgotten || !(changed[m.RoomNID] || initial && r.f.Room.IncludeLeave) {
+			// A room forgotten since the last sync still shows its leave
+			// (as Synapse does, and Complement expects): the user's other
+			// devices learn of the leave that way.
+			if !changed[m.RoomNID] && (m.Forgotten || !(initial && r.f.Room.IncludeLeave)) {
 				continue
 			}
 			p := &plan{m: m, section: secLeave, lo: min(lo, m.EventPos), hi: m.EventPos, full: initial}
@@ -608,6 +613,9 @@ func (r *syncRequest) strippedRooms(ctx context.Context, invites, knocks []store
 	}
 	for _, m := range invites {
 		inviter := own[m.EventNID].Sender
+		if r.ignored[inviter] {
+			continue // the spec: servers must not send invites from ignored users
+		}
 		state, err := build(m, inviter)
 		if err != nil {
 			return err

@@ -66,16 +66,19 @@ func ParseRoomEventFilter(param string) (*filter.RoomEventFilter, error) {
 	return &f.Room.Timeline, nil
 }
 
-// direction parses dir: 400 M_MISSING_PARAM when absent, M_INVALID_PARAM
-// when neither b nor f.
-func direction(dir string) (forward bool, err error) {
+// direction parses dir: 400 M_INVALID_PARAM when neither b nor f; absent,
+// required says whether that is 400 M_MISSING_PARAM or forward.
+func direction(dir string, required bool) (forward bool, err error) {
 	switch dir {
 	case "b":
 		return false, nil
 	case "f":
 		return true, nil
 	case "":
-		return false, spec.MissingParam("dir is required")
+		if required {
+			return false, spec.MissingParam("dir is required")
+		}
+		return true, nil
 	}
 	return false, spec.InvalidParam("dir must be b or f")
 }
@@ -101,11 +104,14 @@ func (s *Service) ceiling(ctx context.Context, acc room.Access) (int64, error) {
 // events. With lazy_load_members, state holds the membership events of the
 // chunk's senders, as of the first event of the chunk.
 //
-// Errors: 400 M_MISSING_PARAM or M_INVALID_PARAM for dir, M_INVALID_PARAM
-// for a bad token, the filter's M_NOT_JSON/M_BAD_JSON; 403 M_FORBIDDEN when
-// the room is unknown or the user may not read it.
+// Errors: 400 M_INVALID_PARAM for dir or a bad token, the filter's
+// M_NOT_JSON/M_BAD_JSON; 403 M_FORBIDDEN when the room is unknown or the
+// user may not read it.
 func (s *Service) Messages(ctx context.Context, req MessagesRequest) (*MessagesResponse, error) {
-	forward, err := direction(req.Dir)
+	// NOTSPEC: dir is required by the spec; without it, /messages
+	// paginates forward, as Synapse does (clients and Complement rely on
+	// it).
+	forward, err := direction(req.Dir, false)
 	if err != nil {
 		return nil, err
 	}
@@ -162,8 +168,12 @@ func (s *Service) Messages(ctx context.Context, req MessagesRequest) (*MessagesR
 	if limit == 0 {
 		return resp, nil
 	}
+	ignored, err := s.ignoredOf(ctx, req.Viewer.UserID)
+	if err != nil {
+		return nil, err
+	}
 	sr := &scanRange{room: acc.RoomNID, roomID: acc.RoomID, lo: lo, hi: max(hi, lo), want: limit, visibleAfter: checkAll}
-	if err := s.scan(ctx, req.Viewer.UserID, []*scanRange{sr}, forward, roomEventMatcher(f)); err != nil {
+	if err := s.scan(ctx, req.Viewer.UserID, []*scanRange{sr}, forward, ignoring(roomEventMatcher(f), ignored)); err != nil {
 		return nil, err
 	}
 	if !sr.exhausted {
@@ -186,6 +196,15 @@ func (s *Service) Messages(ctx context.Context, req MessagesRequest) (*MessagesR
 	resp.Chunk = out[:len(sr.kept)]
 	resp.State = out[len(sr.kept):]
 	return resp, nil
+}
+
+// ignoredOf is ignored for a user ID given as text.
+func (s *Service) ignoredOf(ctx context.Context, user string) (map[string]bool, error) {
+	uid, err := spec.ParseHistoricalUserID(user)
+	if err != nil {
+		return nil, fmt.Errorf("sync: viewer %q: %w", user, err)
+	}
+	return s.ignored(ctx, uid)
 }
 
 // memberEvents returns the m.room.member events of users in a snapshot.
@@ -255,7 +274,11 @@ func (s *Service) Context(ctx context.Context, viewer room.Viewer, roomID, event
 	if err != nil {
 		return nil, err
 	}
-	match := roomEventMatcher(f)
+	ignored, err := s.ignoredOf(ctx, viewer.UserID)
+	if err != nil {
+		return nil, err
+	}
+	match := ignoring(roomEventMatcher(f), ignored)
 	before := &scanRange{room: acc.RoomNID, roomID: acc.RoomID, lo: 0, hi: max(ev.Pos-1, 0), want: limit / 2, visibleAfter: checkAll}
 	after := &scanRange{room: acc.RoomNID, roomID: acc.RoomID, lo: ev.Pos, hi: max(ceil, ev.Pos), want: limit - limit/2, visibleAfter: checkAll}
 	if err := s.scan(ctx, viewer.UserID, []*scanRange{before}, false, match); err != nil {
@@ -359,7 +382,7 @@ const timestampBatch = 100
 // when the room is unknown or the user may not read it; 404 M_NOT_FOUND
 // when there is no such event (among the nearest candidates).
 func (s *Service) TimestampToEvent(ctx context.Context, user, roomID string, ts int64, dir string) (TimestampEvent, error) {
-	forward, err := direction(dir)
+	forward, err := direction(dir, true)
 	if err != nil {
 		return TimestampEvent{}, err
 	}

@@ -58,6 +58,34 @@ func roomEventMatcher(f *filter.RoomEventFilter) matcher {
 	}
 }
 
+// ignoring wraps a matcher to refuse the non-state events of ignored
+// users (client-server API, "Ignoring Users": state events are still
+// sent).
+func ignoring(m matcher, ignored map[string]bool) matcher {
+	if len(ignored) == 0 {
+		return m
+	}
+	return func(se *store.Event, roomID string) bool {
+		if se.StateKey == nil && ignored[se.Sender] {
+			return false
+		}
+		return m(se, roomID)
+	}
+}
+
+// ignored returns the set of users a user ignores.
+func (s *Service) ignored(ctx context.Context, user spec.UserID) (map[string]bool, error) {
+	list, err := s.d.AccountData.IgnoredUsers(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(list))
+	for _, u := range list {
+		out[u.String()] = true
+	}
+	return out, nil
+}
+
 // hasURL reports whether an event's content has a url key.
 func hasURL(eventJSON []byte) bool {
 	var ev struct {

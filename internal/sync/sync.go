@@ -93,6 +93,7 @@ type Filters interface {
 // AccountData reads account data changes (package accountdata's Service).
 type AccountData interface {
 	Since(ctx context.Context, user spec.UserID, after, upTo int64) (accountdata.Changes, error)
+	IgnoredUsers(ctx context.Context, user spec.UserID) ([]spec.UserID, error)
 }
 
 // Presence reads and sets presence (package presence's Service).
@@ -309,6 +310,10 @@ func (s *Service) Sync(ctx context.Context, req Request) (*Response, error) {
 		return nil, err
 	}
 	r := s.newRequest(req, f, since)
+	if r.ignored, err = s.ignored(ctx, req.User); err != nil {
+		return nil, err
+	}
+	r.match = ignoring(roomEventMatcher(&f.Room.Timeline), r.ignored)
 
 	timeout := min(max(req.Timeout, 0), MaxTimeout)
 	wait := since != nil && !req.FullState && timeout > 0
