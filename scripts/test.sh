@@ -29,7 +29,7 @@ echo "== go test"
 # differential-test summaries, and the details of any failure.
 log=$(mktemp /tmp/myelin-test.XXXXXX.log)
 set +e
-go test -count=1 -v "$@" ./... >"$log" 2>&1
+go test -tags goolm -count=1 -v "$@" ./... >"$log" 2>&1
 rc=$?
 set -e
 grep -E '^(ok|FAIL|\?) |^--- FAIL|differential:|known oracle deviations' "$log" | sed -E 's/^ +//'
