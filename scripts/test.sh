@@ -2,7 +2,9 @@
 # Runs Myelin's whole test suite: formatting, vet, and every package's tests.
 # .ci/run calls this script; run it yourself from the repository root.
 # It starts a throwaway PostgreSQL (scripts/postgres.sh, installing it from
-# Debian's packages if needed) unless MYELIN_TEST_POSTGRES is already set.
+# Debian's packages if needed) unless MYELIN_TEST_POSTGRES is already set, and
+# likewise a clamd with a test signature (scripts/clamav.sh) unless
+# MYELIN_TEST_CLAMD is set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +25,13 @@ if [ -z "${MYELIN_TEST_POSTGRES:-}" ]; then
 	export MYELIN_TEST_POSTGRES
 fi
 echo "storage tests run on SQLite and on $MYELIN_TEST_POSTGRES"
+
+echo "== ClamAV"
+if [ -z "${MYELIN_TEST_CLAMD:-}" ]; then
+	MYELIN_TEST_CLAMD=$(bash scripts/clamav.sh)
+	export MYELIN_TEST_CLAMD
+fi
+echo "content-scanner tests use clamd at $MYELIN_TEST_CLAMD"
 
 echo "== go test"
 # Verbose output goes to a log; the terminal gets each package's result, the

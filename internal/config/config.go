@@ -401,7 +401,7 @@ func (m *Media) validate() []error {
 		bad("media.scanner.on_infected: %q is not reject or quarantine", sc.OnInfected)
 	}
 	for _, t := range sc.AllowedMIMETypes {
-		if mt, _, err := mime.ParseMediaType(t); err != nil || mt != strings.ToLower(t) {
+		if mt, _, err := mime.ParseMediaType(t); err != nil || mt != t {
 			bad("media.scanner.allowed_mime_types: %q is not a lower-case MIME type without parameters", t)
 		}
 	}
