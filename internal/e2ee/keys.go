@@ -127,7 +127,21 @@ func (s *Service) UploadKeys(ctx context.Context, user spec.UserID, deviceID str
 		return nil, fmt.Errorf("storing keys: %w", err)
 	}
 	s.notify(StreamDeviceLists, res.DeviceListPos)
-	return res.Counts, nil
+	return withSignedCurve25519(res.Counts), nil
+}
+
+// withSignedCurve25519 adds signed_curve25519 to one-time key counts when
+// the device has none of them. The spec lets servers omit zero counts, but
+// some clients only replenish their keys when they see the count (Synapse
+// always includes it too).
+func withSignedCurve25519(counts map[string]int64) map[string]int64 {
+	if counts == nil {
+		counts = map[string]int64{}
+	}
+	if _, ok := counts["signed_curve25519"]; !ok {
+		counts["signed_curve25519"] = 0
+	}
+	return counts
 }
 
 // checkDeviceKeys validates an uploaded device_keys object and returns it
@@ -278,7 +292,7 @@ func (s *Service) KeyCounts(ctx context.Context, user spec.UserID, deviceID stri
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading key counts: %w", err)
 	}
-	return counts, unused, nil
+	return withSignedCurve25519(counts), unused, nil
 }
 
 // QueryResult is the response of POST /keys/query.

@@ -419,6 +419,21 @@ func TestKeysChangesAndDeviceDeletion(t *testing.T) {
 		if r := bob.call(t, hs, "GET", "sync?timeout=0&since="+url.QueryEscape(since), nil).expect(t, 200, ""); deviceListHas(r, "changed", alice.user) {
 			t.Fatalf("changes of a user sharing no room: %v", r.body["device_lists"])
 		}
+
+		// Deactivating an account drops the keys of all its devices.
+		bob.call(t, hs, "POST", "keys/upload", map[string]any{"device_keys": bob.deviceKeys(t), "one_time_keys": bob.otks(t, "b", 2)}).expect(t, 200, "")
+		if len(alice.queryDevices(t, hs, bob.user)) != 1 {
+			t.Fatalf("bob's devices = %v", alice.queryDevices(t, hs, bob.user))
+		}
+		sess = bob.call(t, hs, "POST", "account/deactivate", map[string]any{}).expectUIA(t, "m.login.password", "")
+		bob.call(t, hs, "POST", "account/deactivate", map[string]any{"auth": passwordAuth("bob", "password", sess)}).expect(t, 200, "")
+		if devs := alice.queryDevices(t, hs, bob.user); len(devs) != 0 {
+			t.Fatalf("devices of a deactivated account = %v", devs)
+		}
+		r = alice.call(t, hs, "POST", "keys/claim", map[string]any{"one_time_keys": map[string]any{bob.user: map[string]any{"BOB1": "signed_curve25519"}}}).expect(t, 200, "")
+		if len(r.body["one_time_keys"].(map[string]any)) != 0 {
+			t.Fatalf("claim of a deactivated account's key = %s", r.raw)
+		}
 	})
 }
 
