@@ -137,7 +137,9 @@ type URLPreview struct {
 // uploads are scanned and the content-scanner API
 // (/_matrix/media_proxy/unstable/...) is served; with neither, it is not.
 type Scanner struct {
-	// Clamd is a clamd address: tcp://host:port or unix:///path.
+	// Clamd is a clamd address: tcp://host:port or unix:///path. Its
+	// StreamMaxLength must be at least max_upload_bytes: a file clamd will
+	// not take is refused, never passed unscanned.
 	Clamd string `yaml:"clamd"`
 	// Command is a program and its arguments, separated by spaces, that
 	// reads a file on its standard input and exits 0 when it is clean, 1
@@ -148,6 +150,8 @@ type Scanner struct {
 	OnInfected string `yaml:"on_infected"`
 	// AllowedMIMETypes, when not empty, are the only content types (sniffed
 	// from the bytes, decrypted for encrypted attachments) that pass a scan.
+	// Uploads are checked as sent, and an encrypted attachment sniffs as
+	// application/octet-stream: list it if clients upload those.
 	AllowedMIMETypes []string `yaml:"allowed_mime_types"`
 	// VerdictTTL is how long a clean verdict is reused before rescanning
 	// (signatures change); infected verdicts never expire.

@@ -426,7 +426,9 @@ func TestMediaThumbnails(t *testing.T) {
 			{"jpeg crop", "image/jpeg", "crop", encodeJPEG(t, big), 96, 96, "image/jpeg", 96, 96},
 			{"gif scale: the smallest pre-generated size that fits", "image/gif", "scale", encodeGIF(t, big), 32, 32, "image/png", 320, 160},
 			{"webp crop", "image/webp", "crop", webp, 32, 32, "image/png", 32, 32},
-			{"webp smaller than asked: original", "image/webp", "scale", webp, 320, 240, "image/webp", 150, 100},
+			{"webp smaller than asked: a still copy", "image/webp", "scale", webp, 320, 240, "image/png", 150, 100},
+			{"webp smaller than asked, animated: the original", "image/webp", "scale&animated=true", webp, 320, 240, "image/webp", 150, 100},
+			{"jpeg smaller than asked: the original", "image/jpeg", "crop", encodeJPEG(t, testImage(50, 40)), 96, 96, "image/jpeg", 50, 40},
 			{"wrong claimed type", "application/octet-stream", "crop", encodePNG(t, big), 32, 32, "image/png", 32, 32},
 		} {
 			t.Run(tc.name, func(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"image"
 	"time"
 
 	"myelin/internal/spec"
@@ -102,8 +101,8 @@ const MaxThumbnailDimension = 4096
 
 // Thumbnail returns a thumbnail of a medium: a stored one that is at least
 // the requested size, else the original when it is no larger than the
-// request (the spec: never upscale, return the original), else one made
-// now and stored.
+// request (the spec: never upscale, return the original; a still copy of
+// it unless animation is asked for), else one made now and stored.
 func (s *Service) Thumbnail(ctx context.Context, serverName, mediaID string, req ThumbnailRequest, wait time.Duration) (*Content, error) {
 	if req.Width < 1 || req.Height < 1 || req.Width > MaxThumbnailDimension || req.Height > MaxThumbnailDimension {
 		return nil, spec.InvalidParam("width and height must be between 1 and %d", MaxThumbnailDimension)
@@ -138,7 +137,12 @@ func (s *Service) Thumbnail(ctx context.Context, serverName, mediaID string, req
 	if err != nil {
 		return nil, thumbnailError(err)
 	}
-	if info.width <= req.Width && info.height <= req.Height {
+	small := info.width <= req.Width && info.height <= req.Height
+	// The spec: an image no larger than the request is returned as it is,
+	// but with animated=false (or absent) an animated thumbnail must not
+	// (should not) be returned; GIF, WebP and PNG (APNG) may be animated,
+	// so they get a still copy at their own size.
+	if small && (info.format == "jpeg" || req.Animated) {
 		c, err := s.open(ctx, rec)
 		if err != nil {
 			return nil, err
@@ -147,7 +151,7 @@ func (s *Service) Thumbnail(ctx context.Context, serverName, mediaID string, req
 		c.FileName = "thumbnail." + string(info.format)
 		return c, nil
 	}
-	made, err := s.makeThumbnails(ctx, rec, src, []ThumbnailSize{{Width: req.Width, Height: req.Height, Method: req.Method}})
+	made, err := s.makeThumbnails(ctx, rec, src, []ThumbnailSize{{Width: req.Width, Height: req.Height, Method: req.Method}}, small)
 	if err != nil {
 		return nil, thumbnailError(err)
 	}
@@ -211,15 +215,16 @@ func (s *Service) pregenerateThumbnails(ctx context.Context, rec store.MediaReco
 		return
 	}
 	defer src.Close()
-	if _, err := s.makeThumbnails(ctx, rec, src, s.opts.ThumbnailSizes); err != nil && !errors.Is(err, errNotImage) {
+	if _, err := s.makeThumbnails(ctx, rec, src, s.opts.ThumbnailSizes, false); err != nil && !errors.Is(err, errNotImage) {
 		s.log.InfoContext(ctx, "thumbnails not made", "mxc", mxc(rec.MediaKey), "err", err)
 	}
 }
 
 // makeThumbnails decodes the image once and stores a thumbnail per size
-// that is smaller than the image (no upscaling; a request for a larger
-// thumbnail gets the original). It returns the thumbnails stored.
-func (s *Service) makeThumbnails(ctx context.Context, rec store.MediaRecord, src Blob, sizes []ThumbnailSize) ([]store.MediaThumbnail, error) {
+// the image does not fit in (no upscaling; a request the image fits in gets
+// the original), or for every size when still is set (a still copy of a
+// possibly animated image). It returns the thumbnails stored.
+func (s *Service) makeThumbnails(ctx context.Context, rec store.MediaRecord, src Blob, sizes []ThumbnailSize, still bool) ([]store.MediaThumbnail, error) {
 	img, info, err := s.thumbs.decode(ctx, src, rec.Size)
 	if err != nil {
 		return nil, err
@@ -227,10 +232,10 @@ func (s *Service) makeThumbnails(ctx context.Context, rec store.MediaRecord, src
 	var out []store.MediaThumbnail
 	var stored []BlobInfo
 	for _, size := range sizes {
-		dims, sr := thumbnailDims(info.width, info.height, size.Width, size.Height, size.Method)
-		if dims == image.Pt(info.width, info.height) && sr == image.Rect(0, 0, info.width, info.height) {
-			continue
+		if !still && info.width <= size.Width && info.height <= size.Height {
+			continue // requests of this size get the original
 		}
+		dims, sr := thumbnailDims(info.width, info.height, size.Width, size.Height, size.Method)
 		data, ct, err := encodeThumbnail(render(img, sr, dims), info.format)
 		if err != nil {
 			return nil, err

@@ -80,10 +80,13 @@ func (s *Service) PreviewURL(ctx context.Context, rawURL string) (json.RawMessag
 	}
 	page, err := fetch(ctx, s.preview.client, u, s.preview.opts.MaxBytes, s.preview.opts.UserAgent)
 	if err != nil {
+		// Fetch failures are routine (dead links); the URL a user previews
+		// is theirs, so it goes to the debug log only.
+		s.log.DebugContext(ctx, "URL preview fetch failed", "err", err)
 		if errors.Is(err, ErrBlockedAddress) {
-			return nil, spec.Forbidden("URL previews of this address are not allowed").Wrap(err)
+			return nil, spec.Forbidden("URL previews of this address are not allowed")
 		}
-		return nil, spec.Unknown(502, "could not fetch the URL").Wrap(err)
+		return nil, spec.Unknown(502, "could not fetch the URL")
 	}
 	og := map[string]any{}
 	mt, _, _ := mime.ParseMediaType(page.contentType)
