@@ -34,13 +34,17 @@ type Range struct {
 // at all is shared, so a client never stops tracking a user it still needs.
 func (s *Service) DeviceLists(ctx context.Context, user spec.UserID, r Range) (changed, left []string, err error) {
 	me := user.String()
-	keyChanges, err := s.store.DeviceListChanges(ctx, me, r.FromDeviceLists, r.ToDeviceLists)
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading device-list changes: %w", err)
+	var keyChanges []string
+	if r.FromDeviceLists < r.ToDeviceLists {
+		if keyChanges, err = s.store.DeviceListChanges(ctx, me, r.FromDeviceLists, r.ToDeviceLists); err != nil {
+			return nil, nil, fmt.Errorf("reading device-list changes: %w", err)
+		}
 	}
-	members, err := s.store.MemberChanges(ctx, me, r.FromEvents, r.ToEvents)
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading membership changes: %w", err)
+	var members []store.MemberChange
+	if r.FromEvents < r.ToEvents {
+		if members, err = s.store.MemberChanges(ctx, me, r.FromEvents, r.ToEvents); err != nil {
+			return nil, nil, fmt.Errorf("reading membership changes: %w", err)
+		}
 	}
 	if len(members) == 0 {
 		return keyChanges, nil, nil
