@@ -411,7 +411,8 @@ func TestMediaThumbnails(t *testing.T) {
 	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
 		hs := testserver.Start(t, e)
 		alice := mdLogin(t, hs, "alice", false)
-		big := testImage(1000, 500)
+		big := testImage(800, 400)
+		bigPNG := encodePNG(t, big)
 		for _, tc := range []struct {
 			name, ct, method string
 			data             []byte
@@ -419,17 +420,18 @@ func TestMediaThumbnails(t *testing.T) {
 			wantType         string
 			wantW, wantH     int
 		}{
-			{"png crop", "image/png", "crop", encodePNG(t, big), 32, 32, "image/png", 32, 32},
-			{"png scale", "image/png", "scale", encodePNG(t, big), 320, 240, "image/png", 320, 160},
-			{"png scale between sizes", "image/png", "scale", encodePNG(t, big), 500, 100, "image/png", 640, 320},
-			{"png larger than all sizes", "image/png", "scale", encodePNG(t, big), 900, 450, "image/png", 900, 450},
+			{"png crop", "image/png", "crop", bigPNG, 32, 32, "image/png", 32, 32},
+			{"png scale", "image/png", "scale", bigPNG, 320, 240, "image/png", 320, 160},
+			{"png scale between sizes", "image/png", "scale", bigPNG, 500, 100, "image/png", 640, 320},
+			{"png larger than all sizes", "image/png", "scale", bigPNG, 700, 350, "image/png", 700, 350},
+			{"png larger than the image: a still copy", "image/png", "scale", bigPNG, 900, 450, "image/png", 800, 400},
 			{"jpeg crop", "image/jpeg", "crop", encodeJPEG(t, big), 96, 96, "image/jpeg", 96, 96},
 			{"gif scale: the smallest pre-generated size that fits", "image/gif", "scale", encodeGIF(t, big), 32, 32, "image/png", 320, 160},
 			{"webp crop", "image/webp", "crop", webp, 32, 32, "image/png", 32, 32},
 			{"webp smaller than asked: a still copy", "image/webp", "scale", webp, 320, 240, "image/png", 150, 100},
 			{"webp smaller than asked, animated: the original", "image/webp", "scale&animated=true", webp, 320, 240, "image/webp", 150, 100},
 			{"jpeg smaller than asked: the original", "image/jpeg", "crop", encodeJPEG(t, testImage(50, 40)), 96, 96, "image/jpeg", 50, 40},
-			{"wrong claimed type", "application/octet-stream", "crop", encodePNG(t, big), 32, 32, "image/png", 32, 32},
+			{"wrong claimed type", "application/octet-stream", "crop", bigPNG, 32, 32, "image/png", 32, 32},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				uri := mdUpload(t, alice, tc.data, tc.ct, "img")
@@ -451,7 +453,7 @@ func TestMediaThumbnails(t *testing.T) {
 		}
 
 		// The client library's thumbnail call.
-		uri := mdUpload(t, alice, encodePNG(t, big), "image/png", "big.png")
+		uri := mdUpload(t, alice, bigPNG, "image/png", "big.png")
 		resp, err := alice.cli.DownloadThumbnail(context.Background(), uri, 96, 96, mautrix.DownloadThumbnailExtra{Method: "crop", Animated: true})
 		if err != nil {
 			t.Fatal(err)
