@@ -160,6 +160,9 @@ func plainKey(sha string) string { return "sha256:" + sha }
 // scanBlob scans stored content (as is), using and refreshing the verdict
 // cache. Infected content also quarantines every medium holding it.
 func (sc *scanner) scanBlob(ctx context.Context, blobs Blobs, sha string) (verdict, error) {
+	// Concurrent callers share the scan: one leaving must not cancel it
+	// for the others (it has its own timeout).
+	ctx = context.WithoutCancel(ctx)
 	return sc.flight.do(plainKey(sha), func() (verdict, error) {
 		f, err := blobs.Open(ctx, sha)
 		if err != nil {
@@ -199,6 +202,7 @@ func (sc *scanner) scanBlob(ctx context.Context, blobs Blobs, sha string) (verdi
 // identical upload is refused.
 func (sc *scanner) scanEncrypted(ctx context.Context, blobs Blobs, rec store.MediaRecord, ef *EncryptedFile) (verdict, error) {
 	key := ef.verdictKey()
+	ctx = context.WithoutCancel(ctx)
 	return sc.flight.do(key, func() (verdict, error) {
 		if v, ok, err := sc.cached(ctx, key, plainKey(rec.SHA256)); err != nil || (ok && !v.clean) {
 			return v, err

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"strings"
+	"time"
 
 	"myelin/internal/config"
 	"myelin/internal/media"
@@ -56,7 +57,15 @@ func newMedia(ctx context.Context, cfg config.Config, log *slog.Logger, st store
 		so := &media.ScannerOptions{Quarantine: sc.OnInfected == "quarantine", AllowedMIMETypes: sc.AllowedMIMETypes,
 			VerdictTTL: sc.VerdictTTL, Timeout: sc.Timeout}
 		if sc.Clamd != "" {
-			so.Engine, err = media.NewClamd(sc.Clamd)
+			var clamd *media.Clamd
+			if clamd, err = media.NewClamd(sc.Clamd); err == nil {
+				so.Engine = clamd
+				pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+				if perr := clamd.Ping(pctx); perr != nil {
+					log.Warn("clamd does not answer; uploads are refused until it does", "clamd", sc.Clamd, "err", perr)
+				}
+				cancel()
+			}
 		} else {
 			so.Engine, err = media.NewCommandScanner(strings.Fields(sc.Command))
 		}
