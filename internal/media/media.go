@@ -116,7 +116,11 @@ func New(ctx context.Context, opts Options, st Store) (*Service, error) {
 		s.preview = p
 	}
 	if opts.Scanner != nil {
-		sc, err := newScanner(ctx, *opts.Scanner, st, opts.Random)
+		so := *opts.Scanner
+		if so.Now == nil {
+			so.Now = opts.Now
+		}
+		sc, err := newScanner(ctx, so, st, opts.Random)
 		if err != nil {
 			return nil, err
 		}
