@@ -54,6 +54,7 @@ type Services struct {
 	Sync        Sync
 	E2EE        E2EE
 	Authorizer  Authorizer
+	Relations   Relations
 	Media       Media
 	// Scanner is nil unless a content scanner is configured.
 	Scanner Scanner

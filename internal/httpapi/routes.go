@@ -21,6 +21,7 @@ func (a *API) routes() []route {
 		a.directoryRoutes(),
 		a.syncRoutes(),
 		a.messageRoutes(),
+		a.relationRoutes(),
 		a.keyRoutes(),
 		a.toDeviceRoutes(),
 		a.keyBackupRoutes(),

@@ -80,6 +80,9 @@ type Options struct {
 	// Profiles, if set, fills displayname and avatar_url of local users'
 	// member events.
 	Profiles ProfileReader
+	// Relations, if set, serves the relations and threads reads and the
+	// bundled aggregations (ClientEventsBundled).
+	Relations store.Relations
 	// Logger (nil: discard).
 	Logger *slog.Logger
 	// Now is the clock (nil: time.Now).

@@ -38,9 +38,27 @@ type clientEvent struct {
 // device) unsigned.transaction_id. It loads what it needs in bulk; it does
 // not filter by visibility (see FilterVisible).
 func (e *Engine) ClientEvents(ctx context.Context, evs []store.Event, viewer Viewer) ([]json.RawMessage, error) {
+	return e.clientEventsAt(ctx, evs, viewer, false, false)
+}
+
+// clientEvents is ClientEvents, with the bundled aggregations when bundled
+// (ClientEventsBundled).
+func (e *Engine) clientEvents(ctx context.Context, evs []store.Event, viewer Viewer, bundled bool) ([]json.RawMessage, error) {
+	return e.clientEventsAt(ctx, evs, viewer, bundled, true)
+}
+
+// clientEventsAt formats evs; bundled adds the aggregations, with m.thread
+// ones when withThreads.
+func (e *Engine) clientEventsAt(ctx context.Context, evs []store.Event, viewer Viewer, bundled, withThreads bool) ([]json.RawMessage, error) {
 	parsed, err := e.parseStored(ctx, evs)
 	if err != nil {
 		return nil, err
+	}
+	var relations map[string]map[string]any
+	if bundled {
+		if relations, err = e.aggregations(ctx, evs, parsed, viewer, withThreads); err != nil {
+			return nil, err
+		}
 	}
 	var replaced []int64
 	var redactionIDs []string
@@ -73,7 +91,7 @@ func (e *Engine) ClientEvents(ctx context.Context, evs []store.Event, viewer Vie
 			return nil, err
 		}
 		for _, se := range stored {
-			raw, err := e.formatOne(se, rp[se.NID], nil, nil, viewer, "")
+			raw, err := e.formatOne(se, rp[se.NID], nil, nil, viewer, "", nil)
 			if err != nil {
 				return nil, err
 			}
@@ -98,7 +116,7 @@ func (e *Engine) ClientEvents(ctx context.Context, evs []store.Event, viewer Vie
 				return nil, err
 			}
 		}
-		raw, err := e.formatOne(se, parsed[se.NID], prev[se.Replaces], because, viewer, membership)
+		raw, err := e.formatOne(se, parsed[se.NID], prev[se.Replaces], because, viewer, membership, relations[se.ID])
 		if err != nil {
 			return nil, err
 		}
@@ -107,7 +125,7 @@ func (e *Engine) ClientEvents(ctx context.Context, evs []store.Event, viewer Vie
 	return out, nil
 }
 
-func (e *Engine) formatOne(se store.Event, ev, prev *pdu.Event, redactedBecause json.RawMessage, viewer Viewer, membership string) (json.RawMessage, error) {
+func (e *Engine) formatOne(se store.Event, ev, prev *pdu.Event, redactedBecause json.RawMessage, viewer Viewer, membership string, relations map[string]any) (json.RawMessage, error) {
 	if ev == nil {
 		return nil, fmt.Errorf("event %s was not parsed", se.ID)
 	}
@@ -136,6 +154,9 @@ func (e *Engine) formatOne(se store.Event, ev, prev *pdu.Event, redactedBecause 
 	}
 	if redactedBecause != nil {
 		ce.Unsigned["redacted_because"] = redactedBecause
+	}
+	if len(relations) > 0 {
+		ce.Unsigned["m.relations"] = relations
 	}
 	raw, err := json.Marshal(ce)
 	if err != nil {

@@ -214,7 +214,7 @@ func (e *Engine) Event(ctx context.Context, viewer Viewer, roomID, eventID strin
 	if len(visible) == 0 {
 		return nil, notFound
 	}
-	out, err := e.ClientEvents(ctx, visible, viewer)
+	out, err := e.ClientEventsBundled(ctx, visible, viewer)
 	if err != nil {
 		return nil, err
 	}

@@ -61,6 +61,8 @@ func (e *Engine) SendMessage(ctx context.Context, s Sender, roomID, eventType, t
 		le.Redacts = c.Redacts
 		le.check = redactionRules(s)
 		le.RedactionAccepted = true
+	} else {
+		le.check = threadRules
 	}
 	return e.sendOne(ctx, ri, le)
 }

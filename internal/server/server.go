@@ -97,6 +97,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	s.E2EE = e2ee.New(e2ee.Options{ServerName: serverName, Notifier: s.Notifier, Logger: log}, db)
 	s.Rooms = room.New(room.Options{
 		ServerName: serverName, Key: key, EncryptionDefault: cfg.Encryption.Default, Profiles: db, Logger: log,
+		Relations: db,
 	}, db, s.Notifier)
 	// Deactivated accounts leave their rooms (the users service's room leaver).
 	usersOpts := UsersOptions(cfg, log)
@@ -147,6 +148,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		Sync:        s.Sync,
 		E2EE:        s.E2EE,
 		Authorizer:  s.Users,
+		Relations:   s.Rooms,
 		Media:       s.Media,
 		Scanner:     scanner,
 	})

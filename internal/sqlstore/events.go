@@ -213,6 +213,12 @@ func insertEvent(ctx context.Context, q roomsQuerier, roomNID int64, e store.New
 			return 0, fmt.Errorf("sqlstore: storing redaction: %w", err)
 		}
 	}
+	if r := e.Relation; r != nil {
+		if _, err := q.ExecContext(ctx, `INSERT INTO event_relations (event_nid, room_nid, target_id, rel_type, event_type, sender)
+			VALUES ($1, $2, $3, $4, $5, $6)`, nid, roomNID, r.TargetID, r.RelType, e.Type, e.Sender); err != nil {
+			return 0, fmt.Errorf("sqlstore: storing relation: %w", err)
+		}
+	}
 	if t := e.Txn; t != nil {
 		res, err := q.ExecContext(ctx, `INSERT INTO client_txns (user_id, device_id, txn_key, txn_id, event_nid) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT DO NOTHING`, t.UserID, t.DeviceID, t.Key, t.ID, nid)

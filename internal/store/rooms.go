@@ -100,6 +100,9 @@ type NewEvent struct {
 	Redacts string
 	// Txn is the client transaction that sent the event, if any.
 	Txn *Txn
+	// Relation is the event's relationship to a parent (m.relates_to), if
+	// any; it is indexed for the Relations reads.
+	Relation *Relation
 }
 
 // Txn identifies a client transaction: a request with a transaction ID
