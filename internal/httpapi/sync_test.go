@@ -219,9 +219,21 @@ func TestSyncLongPollWakesOnMessage(t *testing.T) {
 		if res.resp.NextBatch == first.NextBatch {
 			t.Fatal("next_batch did not advance")
 		}
+		// A shutdown ends waiting long-polls at once, with an answer (the
+		// server's graceful shutdown would otherwise wait for them, and
+		// Stop reports the error).
+		waiting := make(chan result, 1)
+		go func() {
+			resp, err := bob.SyncRequest(ctx, 30_000, res.resp.NextBatch, "", false, "")
+			waiting <- result{resp, err}
+		}()
+		time.Sleep(100 * time.Millisecond)
 		// The token survives a restart, and the next sync has only what is
 		// new.
 		hs.Restart()
+		if w := <-waiting; w.err != nil || len(w.resp.Rooms.Join) != 0 {
+			t.Fatalf("long-poll across a shutdown = %+v, %v", w.resp, w.err)
+		}
 		again, err := bob.SyncRequest(ctx, 0, res.resp.NextBatch, "", false, "")
 		if err != nil {
 			t.Fatal(err)
