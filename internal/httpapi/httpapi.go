@@ -55,6 +55,7 @@ type Services struct {
 	E2EE        E2EE
 	Authorizer  Authorizer
 	Relations   Relations
+	Pushers     Pushers
 	Media       Media
 	// Scanner is nil unless a content scanner is configured.
 	Scanner Scanner

@@ -22,6 +22,7 @@ func (a *API) routes() []route {
 		a.syncRoutes(),
 		a.messageRoutes(),
 		a.relationRoutes(),
+		a.pusherRoutes(),
 		a.keyRoutes(),
 		a.toDeviceRoutes(),
 		a.keyBackupRoutes(),

@@ -1,7 +1,8 @@
 // Package push manages push rules: the specification's server-default
 // rules merged with each user's own rules and changes, and the CRUD the
-// client API offers on them. Evaluation of rules against events, pushers
-// and notification counts come later.
+// client API offers on them; and pushers (Pushers), stored and listed.
+// Evaluation of rules against events, delivery to push gateways and
+// notification counts come later.
 //
 // A user's rules are stored as the global account data of type
 // m.push_rules, so every change takes an account-data stream position and

@@ -149,6 +149,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		E2EE:        s.E2EE,
 		Authorizer:  s.Users,
 		Relations:   s.Rooms,
+		Pushers:     push.NewPushers(db),
 		Media:       s.Media,
 		Scanner:     scanner,
 	})

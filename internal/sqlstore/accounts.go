@@ -64,6 +64,9 @@ func (db *DB) DeactivateAccount(ctx context.Context, localpart string) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM devices WHERE localpart = $1`, localpart); err != nil {
 			return fmt.Errorf("sqlstore: deleting devices: %w", err)
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM pushers WHERE localpart = $1`, localpart); err != nil {
+			return fmt.Errorf("sqlstore: deleting pushers: %w", err)
+		}
 		return nil
 	})
 }
@@ -137,6 +140,9 @@ func (db *DB) DeleteDevices(ctx context.Context, localpart string, deviceIDs []s
 			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM devices WHERE localpart = $1 AND device_id IN (`+in+`)`, args...); err != nil {
 				return fmt.Errorf("sqlstore: deleting devices: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM pushers WHERE localpart = $1 AND device_id IN (`+in+`)`, args...); err != nil {
+				return fmt.Errorf("sqlstore: deleting pushers: %w", err)
 			}
 		}
 		return nil
@@ -297,6 +303,9 @@ func (db *DB) ChangePassword(ctx context.Context, localpart, hash string, logout
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM devices WHERE localpart = $1 AND device_id <> $2`, localpart, keepDeviceID); err != nil {
 			return fmt.Errorf("sqlstore: deleting devices: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM pushers WHERE localpart = $1 AND device_id <> $2`, localpart, keepDeviceID); err != nil {
+			return fmt.Errorf("sqlstore: deleting pushers: %w", err)
 		}
 		return nil
 	})

@@ -49,7 +49,7 @@ type Accounts interface {
 	// SetPasswordHash replaces the password hash.
 	SetPasswordHash(ctx context.Context, localpart, hash string) error
 	// DeactivateAccount marks the account deactivated and deletes its
-	// devices and sessions in one transaction.
+	// devices, sessions and pushers in one transaction.
 	DeactivateAccount(ctx context.Context, localpart string) error
 
 	// UpsertDevice creates the device or, if it exists, keeps it.
@@ -60,7 +60,7 @@ type Accounts interface {
 	Device(ctx context.Context, localpart, deviceID string) (Device, error)
 	// SetDeviceDisplayName renames a device.
 	SetDeviceDisplayName(ctx context.Context, localpart, deviceID, name string) error
-	// DeleteDevices removes devices and their sessions.
+	// DeleteDevices removes devices, their sessions and their pushers.
 	DeleteDevices(ctx context.Context, localpart string, deviceIDs []string) error
 
 	// CreateSession stores a new session for an existing device.
@@ -160,7 +160,8 @@ type AccountAdmin interface {
 	TouchDevice(ctx context.Context, localpart, deviceID, ip string, ts int64) error
 	// ChangePassword replaces the password hash. With logoutOthers it also,
 	// in the same transaction, deletes every device of the account except
-	// keepDeviceID and every session except keepTokenHash.
+	// keepDeviceID (with its pushers) and every session except
+	// keepTokenHash.
 	ChangePassword(ctx context.Context, localpart, hash string, logoutOthers bool, keepDeviceID string, keepTokenHash []byte) error
 	// CreateRegistration creates the account, consumes the UIA session and
 	// its registration token, and stores the device and session, all or

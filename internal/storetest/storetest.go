@@ -28,6 +28,7 @@ type Store interface {
 	store.KeyBackups
 	store.UserDirectoryRooms
 	store.Relations
+	store.Pushers
 }
 
 // Run runs the whole suite against stores made by open.
@@ -50,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("RoomsTimeline", func(t *testing.T) { testRoomsTimeline(t, open(t)) })
 	t.Run("SnapshotDeltas", func(t *testing.T) { testSnapshotDeltas(t, open(t)) })
 	t.Run("Relations", func(t *testing.T) { testRelations(t, open(t)) })
+	t.Run("Pushers", func(t *testing.T) { testPushers(t, open(t)) })
 	t.Run("ConcurrentRoomWrites", func(t *testing.T) { testConcurrentRoomWrites(t, open(t)) })
 	t.Run("Receipts", func(t *testing.T) { testReceipts(t, open(t)) })
 	t.Run("ReceiptsConcurrent", func(t *testing.T) { testReceiptsConcurrent(t, open(t)) })
