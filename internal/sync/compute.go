@@ -95,9 +95,17 @@ func (r *syncRequest) compute(ctx context.Context, upTo Token) (*Response, error
 	if r.since != nil {
 		lo = r.since.Events
 	}
-	changed, newly, err := r.membershipChanges(ctx, lo, upTo.Events)
-	if err != nil {
-		return nil, err
+	// Membership events in range make their room's current membership
+	// event newer than lo: without one, nothing changed.
+	var moved bool
+	for _, m := range ms {
+		moved = moved || m.EventPos > lo
+	}
+	changed, newly := map[int64]bool{}, map[int64]bool{}
+	if moved {
+		if changed, newly, err = r.membershipChanges(ctx, lo, upTo.Events); err != nil {
+			return nil, err
+		}
 	}
 
 	var plans []*plan
@@ -411,9 +419,11 @@ func (r *syncRequest) states(ctx context.Context, plans []*plan) error {
 	}
 	nameKey := spec.StateKeyTuple{Type: spec.MRoomName}
 	aliasKey := spec.StateKeyTuple{Type: spec.MRoomCanonicalAlias}
-	memberKeys, err := s.keyNIDsOf(ctx, append(wantTuples, nameKey, aliasKey))
-	if err != nil {
-		return err
+	var memberKeys map[spec.StateKeyTuple]int64
+	if r.lazy {
+		if memberKeys, err = s.keyNIDsOf(ctx, append(wantTuples, nameKey, aliasKey)); err != nil {
+			return err
+		}
 	}
 	typeOK := typeMatcher(&r.f.Room.State)
 	var load []int64
