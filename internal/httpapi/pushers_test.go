@@ -131,7 +131,9 @@ func TestPushersBadInput(t *testing.T) {
 			{"lang a number", with(func(b map[string]any) { b["lang"] = 1 }), 400, "M_BAD_JSON"},
 			{"data not an object", with(func(b map[string]any) { b["data"] = "x" }), 400, "M_BAD_JSON"},
 			{"no url", with(func(b map[string]any) { b["data"] = map[string]any{} }), 400, "M_MISSING_PARAM"},
-			{"http url", with(func(b map[string]any) { b["data"] = map[string]any{"url": "http://push.example/_matrix/push/v1/notify"} }), 400, "M_INVALID_PARAM"},
+			{"http url", with(func(b map[string]any) {
+				b["data"] = map[string]any{"url": "http://push.example/_matrix/push/v1/notify"}
+			}), 400, "M_INVALID_PARAM"},
 			{"wrong path", with(func(b map[string]any) { b["data"] = map[string]any{"url": "https://push.example/notify"} }), 400, "M_INVALID_PARAM"},
 			{"url a number", with(func(b map[string]any) { b["data"] = map[string]any{"url": 5} }), 400, "M_BAD_JSON"},
 			{"bad format", with(func(b map[string]any) {
