@@ -56,6 +56,7 @@ type Services struct {
 	Authorizer  Authorizer
 	Relations   Relations
 	Pushers     Pushers
+	Search      Search
 	Media       Media
 	// Scanner is nil unless a content scanner is configured.
 	Scanner Scanner

@@ -23,6 +23,7 @@ func (a *API) routes() []route {
 		a.messageRoutes(),
 		a.relationRoutes(),
 		a.pusherRoutes(),
+		a.searchRoutes(),
 		a.keyRoutes(),
 		a.toDeviceRoutes(),
 		a.keyBackupRoutes(),

@@ -412,6 +412,7 @@ func (w *writer) persist(ev *pdu.Event, prevs []store.Extremity, beforeNID int64
 		ID: ev.EventID(), Depth: ev.Depth(), Type: ev.Type(), Sender: ev.Sender(), OriginTS: ev.OriginServerTS(),
 		StateBefore: beforeNID, StateAfter: beforeNID, JSON: ev.JSON(),
 		PrevIDs: ev.PrevEventIDs(), AuthIDs: ev.AuthEventIDs(), Txn: txn, Relation: relationOf(ev),
+		Search: searchTextsOf(ev),
 	}
 	var keyNID int64
 	if ev.IsState() {

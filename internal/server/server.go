@@ -29,6 +29,7 @@ import (
 	"myelin/internal/push"
 	"myelin/internal/receipts"
 	"myelin/internal/room"
+	"myelin/internal/search"
 	"myelin/internal/signing"
 	"myelin/internal/spec"
 	"myelin/internal/sqlstore"
@@ -150,6 +151,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		Authorizer:  s.Users,
 		Relations:   s.Rooms,
 		Pushers:     push.NewPushers(db),
+		Search:      search.New(db, s.Rooms),
 		Media:       s.Media,
 		Scanner:     scanner,
 	})

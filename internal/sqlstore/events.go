@@ -219,6 +219,12 @@ func insertEvent(ctx context.Context, q roomsQuerier, roomNID int64, e store.New
 			return 0, fmt.Errorf("sqlstore: storing relation: %w", err)
 		}
 	}
+	for _, st := range e.Search {
+		if _, err := q.ExecContext(ctx, `INSERT INTO event_search (event_nid, room_nid, search_key, value) VALUES ($1, $2, $3, $4)
+			ON CONFLICT DO NOTHING`, nid, roomNID, st.Key, st.Value); err != nil {
+			return 0, fmt.Errorf("sqlstore: storing search text: %w", err)
+		}
+	}
 	if t := e.Txn; t != nil {
 		res, err := q.ExecContext(ctx, `INSERT INTO client_txns (user_id, device_id, txn_key, txn_id, event_nid) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT DO NOTHING`, t.UserID, t.DeviceID, t.Key, t.ID, nid)

@@ -103,6 +103,8 @@ type NewEvent struct {
 	// Relation is the event's relationship to a parent (m.relates_to), if
 	// any; it is indexed for the Relations reads.
 	Relation *Relation
+	// Search are the event's searchable texts, indexed for Search.
+	Search []SearchText
 }
 
 // Txn identifies a client transaction: a request with a transaction ID
