@@ -98,3 +98,38 @@ func benchLogin(b *testing.B, hs *testserver.Server, name string) *mautrix.Clien
 	}
 	return cli
 }
+
+// BenchmarkSyncInitial measures an initial /sync of a user in 100 rooms
+// of 20 events each (default filter: timeline limit 10, full state).
+//
+//	MYELIN_TEST_POSTGRES=$(scripts/postgres.sh) go test ./internal/httpapi/ -run '^$' -bench BenchmarkSyncInitial -benchtime 20x
+func BenchmarkSyncInitial(b *testing.B) {
+	for _, e := range testdb.Engines(b) {
+		b.Run(e.Name, func(b *testing.B) {
+			hs := testserver.Start(b, e)
+			ctx := context.Background()
+			alice := benchLogin(b, hs, "alice")
+			for i := range 100 {
+				created, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "public_chat", Name: fmt.Sprintf("room %d", i)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				for j := range 12 {
+					if _, err := alice.SendText(ctx, created.RoomID, fmt.Sprintf("m%d", j)); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ResetTimer()
+			for range b.N {
+				resp, err := alice.SyncRequest(ctx, 0, "", "", false, "")
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(resp.Rooms.Join) != 100 {
+					b.Fatalf("%d rooms", len(resp.Rooms.Join))
+				}
+			}
+		})
+	}
+}
