@@ -32,6 +32,8 @@ type syncRequest struct {
 	// ignored are the users the user ignores: their non-state events and
 	// invites are not delivered.
 	ignored map[string]bool
+	// upTo is the events position the current compute reads up to.
+	upTo int64
 }
 
 func (s *Service) newRequest(req Request, f *filter.Filter, since *Token) *syncRequest {
@@ -91,6 +93,7 @@ func (r *syncRequest) compute(ctx context.Context, upTo Token) (*Response, error
 	for _, m := range ms {
 		upTo.Events = max(upTo.Events, m.EventPos)
 	}
+	r.upTo = upTo.Events
 	var lo int64
 	if r.since != nil {
 		lo = r.since.Events
@@ -580,7 +583,7 @@ func (r *syncRequest) joinedRoom(resp *Response, m store.Membership) *JoinedRoom
 	jr := resp.Rooms.Join[m.RoomID]
 	if jr == nil {
 		jr = newJoinedRoom()
-		jr.Timeline.PrevBatch = PaginationToken(m.EventPos)
+		jr.Timeline.PrevBatch = PaginationToken(r.upTo)
 		resp.Rooms.Join[m.RoomID] = jr
 	}
 	return jr
