@@ -79,6 +79,11 @@ type TLS struct {
 type Encryption struct {
 	// Default is all, private or off: which new rooms get m.room.encryption.
 	Default string `yaml:"default"`
+	// LenientDeviceKeys accepts device keys without a valid self-signature
+	// and lets a device replace its identity keys, as Synapse does. Off by
+	// default: the server then refuses keys the device did not sign and
+	// identity keys that change under an existing device ID.
+	LenientDeviceKeys bool `yaml:"lenient_device_keys"`
 }
 
 // Media holds the media repository settings.

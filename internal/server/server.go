@@ -95,7 +95,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	s.Notifier = notify.New()
 	// The E2EE service drops the keys of deleted devices (the users
 	// service's device hook).
-	s.E2EE = e2ee.New(e2ee.Options{ServerName: serverName, Notifier: s.Notifier, Logger: log}, db)
+	s.E2EE = e2ee.New(e2ee.Options{ServerName: serverName, Notifier: s.Notifier, Logger: log,
+		LenientDeviceKeys: cfg.Encryption.LenientDeviceKeys}, db)
 	s.Rooms = room.New(room.Options{
 		ServerName: serverName, Key: key, EncryptionDefault: cfg.Encryption.Default, Profiles: db, Logger: log,
 		Relations: db,
