@@ -18,6 +18,7 @@ fi
 
 echo "== go vet"
 go vet ./...
+go vet -tags goolm ./...
 
 echo "== PostgreSQL"
 if [ -z "${MYELIN_TEST_POSTGRES:-}" ]; then
