@@ -65,6 +65,18 @@ type Config struct {
 	Encryption Encryption `yaml:"encryption"`
 	// Media holds the media repository settings.
 	Media Media `yaml:"media"`
+	// ServerNotices configures the server notices user and rooms.
+	ServerNotices ServerNotices `yaml:"server_notices"`
+}
+
+// ServerNotices configures server notices (Synapse's admin API
+// send_server_notice).
+type ServerNotices struct {
+	// Localpart is the server notices user's localpart; empty turns server
+	// notices off. Users cannot register localparts starting with '_'.
+	Localpart string `yaml:"localpart"`
+	// RoomName is the name of new server notices rooms.
+	RoomName string `yaml:"room_name"`
 }
 
 // TLS names the certificate and key of the federation listener and extra CA
@@ -182,6 +194,7 @@ func Default() Config {
 		MaxRequestBytes:  1 << 20,
 		ShutdownGrace:    10 * time.Second,
 		Encryption:       Encryption{Default: "private"},
+		ServerNotices:    ServerNotices{Localpart: "_server", RoomName: "Server Notices"},
 		Media: Media{
 			MaxUploadBytes:          50 << 20,
 			MaxPendingUploads:       10,
@@ -333,6 +346,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxRequestBytes < 65536 {
 		bad("max_request_bytes: %d is below 65536, the size of one event", c.MaxRequestBytes)
+	}
+	if l := c.ServerNotices.Localpart; l != "" && !spec.IsValidLocalpart(l) {
+		bad("server_notices.localpart: %q is not a valid localpart", l)
 	}
 	if c.FederationListen != "" && (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		bad("tls: cert_file and key_file go together")

@@ -60,6 +60,8 @@ type Services struct {
 	Media       Media
 	// Scanner is nil unless a content scanner is configured.
 	Scanner Scanner
+	// Notices is nil when server notices are off.
+	Notices Notices
 }
 
 // New builds the API over its services.

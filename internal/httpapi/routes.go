@@ -24,6 +24,7 @@ func (a *API) routes() []route {
 		a.relationRoutes(),
 		a.pusherRoutes(),
 		a.searchRoutes(),
+		a.noticeRoutes(),
 		a.keyRoutes(),
 		a.toDeviceRoutes(),
 		a.keyBackupRoutes(),

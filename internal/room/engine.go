@@ -83,6 +83,9 @@ type Options struct {
 	// Relations, if set, serves the relations and threads reads and the
 	// bundled aggregations (ClientEventsBundled).
 	Relations store.Relations
+	// ServerNoticesUser, if set, is the user that creates server notices
+	// rooms: an invite to a room it created cannot be rejected.
+	ServerNoticesUser string
 	// Logger (nil: discard).
 	Logger *slog.Logger
 	// Now is the clock (nil: time.Now).

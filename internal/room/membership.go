@@ -254,6 +254,17 @@ func (e *Engine) Leave(ctx context.Context, s Sender, roomID, reason string) err
 		if m == "" {
 			return spec.Forbidden("you are not in this room")
 		}
+		if m == spec.MembershipInvite && e.opts.ServerNoticesUser != "" {
+			// "Attempting to reject the invite [to the server notices room]
+			// must result in a M_CANNOT_LEAVE_SERVER_NOTICE_ROOM error."
+			create, err := w.stateEvents(w.cur, []spec.StateKeyTuple{createTuple})
+			if err != nil {
+				return err
+			}
+			if ev := create[createTuple]; ev != nil && ev.Sender() == e.opts.ServerNoticesUser {
+				return spec.NewError(403, spec.ErrCannotLeaveServerNoticeRoom, "the invite to the server notices room cannot be rejected")
+			}
+		}
 		_, err = w.sendMember(user, user, memberContent(spec.MembershipLeave, reason, store.Profile{}, nil))
 		return err
 	})

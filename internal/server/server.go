@@ -97,9 +97,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	// service's device hook).
 	s.E2EE = e2ee.New(e2ee.Options{ServerName: serverName, Notifier: s.Notifier, Logger: log,
 		LenientDeviceKeys: cfg.Encryption.LenientDeviceKeys}, db)
+	noticesUser, err := serverNoticesUser(cfg)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	s.Rooms = room.New(room.Options{
 		ServerName: serverName, Key: key, EncryptionDefault: cfg.Encryption.Default, Profiles: db, Logger: log,
-		Relations: db,
+		Relations: db, ServerNoticesUser: noticesUser.String(),
 	}, db, s.Notifier)
 	// Deactivated accounts leave their rooms (the users service's room leaver).
 	usersOpts := UsersOptions(cfg, log)
@@ -153,6 +158,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		Relations:   s.Rooms,
 		Pushers:     push.NewPushers(db),
 		Search:      search.New(db, s.Rooms),
+		Notices:     newNotices(cfg, noticesUser, db, s.Rooms, s.AccountData),
 		Media:       s.Media,
 		Scanner:     scanner,
 	})

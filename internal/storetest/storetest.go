@@ -30,6 +30,7 @@ type Store interface {
 	store.Relations
 	store.Pushers
 	store.Search
+	store.ServerNotices
 }
 
 // Run runs the whole suite against stores made by open.
@@ -54,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("Relations", func(t *testing.T) { testRelations(t, open(t)) })
 	t.Run("Pushers", func(t *testing.T) { testPushers(t, open(t)) })
 	t.Run("Search", func(t *testing.T) { testSearch(t, open(t)) })
+	t.Run("ServerNotices", func(t *testing.T) { testServerNotices(t, open(t)) })
 	t.Run("ConcurrentRoomWrites", func(t *testing.T) { testConcurrentRoomWrites(t, open(t)) })
 	t.Run("Receipts", func(t *testing.T) { testReceipts(t, open(t)) })
 	t.Run("ReceiptsConcurrent", func(t *testing.T) { testReceiptsConcurrent(t, open(t)) })
