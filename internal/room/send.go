@@ -155,6 +155,18 @@ func clientStateRules(w *writer, ev *pdu.Event, state store.StateMap) error {
 			// remove a room's encryption.
 			return spec.Forbidden("the encryption of an encrypted room cannot be changed or removed")
 		}
+		// A redaction of the encryption event (local ones are refused, see
+		// redactionRules) does not weaken this rule: the engine keeps the
+		// bytes events arrived with and applies redactions only when it
+		// serves them, so old still carries its algorithm. An event that
+		// reached us already pruned (its content no longer matches its
+		// content hash) has lost it: the room was encrypted with an
+		// algorithm we cannot know, so any may be set again, but not none.
+		if was.Algorithm == nil && old.CheckContentHash() != nil {
+			if a, ok := now.Algorithm.(string); !ok || a == "" {
+				return spec.Forbidden("the encryption of an encrypted room cannot be removed")
+			}
+		}
 	case spec.MRoomCanonicalAlias:
 		if !ev.StateKeyEquals("") {
 			return nil
@@ -259,6 +271,15 @@ func redactionRules(s Sender) func(w *writer, ev *pdu.Event, state store.StateMa
 			return spec.NotFound("unknown event %s", ev.Redacts())
 		}
 		target := targets[0]
+		if target.Type == spec.MRoomEncryption && target.StateKey != nil && *target.StateKey == "" {
+			// NOTSPEC: the spec lets m.room.encryption be redacted like any
+			// event, and the redaction algorithm keeps none of its content,
+			// so clients would read the room as unencrypted and fall back to
+			// plaintext. A room's encryption can never be turned off here
+			// (see clientStateRules), so its redaction is refused, even to
+			// the event's sender.
+			return spec.Forbidden("the m.room.encryption event of a room cannot be redacted: it would turn the room's encryption off")
+		}
 		if target.Sender == ev.Sender() {
 			return nil
 		}
