@@ -22,6 +22,12 @@
 // Wait returns an already-closed channel when the notifier has seen a
 // position after since, so a commit between Wait and the read is never
 // lost.
+//
+// Several processes sharing one PostgreSQL database wake each other through
+// a Relay (package sqlstore's Bridge, over LISTEN/NOTIFY): NewRelayed hands
+// every local Notify to it, and the positions other processes committed
+// come back through Deliver, which wakes local waiters without relaying
+// them again.
 package notify
 
 import "sync"
@@ -29,8 +35,17 @@ import "sync"
 // Notifier broadcasts stream positions to waiters. The zero value is not
 // usable; make one with New. It is safe for concurrent use.
 type Notifier struct {
+	relay Relay // nil: this process only
+
 	mu      sync.Mutex
 	streams map[string]*stream
+}
+
+// Relay carries the positions notified in this process to the other
+// processes sharing its database. Relay must not block: it is called on
+// the writers' path.
+type Relay interface {
+	Relay(stream string, pos int64)
 }
 
 type stream struct {
@@ -42,6 +57,13 @@ type stream struct {
 // New returns a notifier that has seen no position yet.
 func New() *Notifier {
 	return &Notifier{streams: map[string]*stream{}}
+}
+
+// NewRelayed returns a notifier that also hands every Notify to relay,
+// for the waiters of other processes. Streams that are not shared (a
+// process's own counters) are for the relay to leave out.
+func NewRelayed(relay Relay) *Notifier {
+	return &Notifier{relay: relay, streams: map[string]*stream{}}
 }
 
 var closed = func() chan struct{} {
@@ -62,7 +84,26 @@ func (n *Notifier) stream(name string) *stream {
 // Notify records that stream has committed position pos and wakes every
 // waiter of that stream. Positions at or below the highest seen are
 // ignored (notifications may arrive out of order).
+//
+// A relayed notifier relays every call, also one at or below the highest
+// position seen: that position may have been learned from the database or
+// another process before this process's own commit was announced, and the
+// other processes may not have it yet.
 func (n *Notifier) Notify(streamName string, pos int64) {
+	n.advance(streamName, pos)
+	if n.relay != nil {
+		n.relay.Relay(streamName, pos)
+	}
+}
+
+// Deliver records a position committed by another process (or read from
+// the database) and wakes the waiters of stream, as Notify does, but does
+// not relay it.
+func (n *Notifier) Deliver(streamName string, pos int64) {
+	n.advance(streamName, pos)
+}
+
+func (n *Notifier) advance(streamName string, pos int64) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	s := n.stream(streamName)

@@ -1,6 +1,8 @@
 package notify
 
 import (
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -63,4 +65,34 @@ func TestManyWaiters(t *testing.T) {
 	}
 	n.Notify("events", 1)
 	wg.Wait()
+}
+
+type recordingRelay struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (r *recordingRelay) Relay(stream string, pos int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got = append(r.got, fmt.Sprintf("%s:%d", stream, pos))
+}
+
+func TestRelayAndDeliver(t *testing.T) {
+	r := &recordingRelay{}
+	n := NewRelayed(r)
+	ch := n.Wait("events", 0)
+	n.Deliver("events", 7) // from another process: wakes, not relayed
+	if !isClosed(ch) || n.Position("events") != 7 {
+		t.Fatal("Deliver did not wake the waiter or record the position")
+	}
+	n.Notify("events", 8)
+	n.Notify("events", 6) // a local commit announced late: still relayed
+	if got := strings.Join(r.got, " "); got != "events:8 events:6" {
+		t.Fatalf("relayed %q, want \"events:8 events:6\"", got)
+	}
+	if n.Position("events") != 8 {
+		t.Fatalf("position %d, want 8", n.Position("events"))
+	}
+	New().Notify("events", 1) // no relay: nothing to call
 }

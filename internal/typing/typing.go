@@ -5,9 +5,17 @@
 // Typing is ephemeral and lives in memory only, with a deadline per user
 // and room. Every change (start, stop, expiry) advances a version counter,
 // the position of the "typing" stream, and wakes waiting readers through
-// the notifier. On several processes sharing one database, each process
-// knows only the typing notifications sent to it (see Service.Since for
-// what a reader holding another process's position gets).
+// the notifier.
+//
+// On several processes sharing one PostgreSQL database, each process keeps
+// its own copy: every SetTyping is handed to Options.Peers, which carries it
+// to the other processes (package sqlstore's Bridge), where
+// SetTypingFromPeer applies it with the same timeout; each copy then
+// expires on its own clock. Versions stay per process (see Service.Since
+// for what a reader holding another process's version gets). A change sent
+// while a process was cut off from the database is not replayed to it:
+// typing is ephemeral, so it then misses a start, or shows a user typing
+// until the timeout (at most MaxTimeout) instead of until the stop.
 package typing
 
 import (
@@ -53,10 +61,18 @@ type Rooms interface {
 	RoomMembership(ctx context.Context, roomNID int64, userID string) (store.Membership, error)
 }
 
+// Peers carries typing changes to the other processes sharing the
+// database. PublishTyping must not block.
+type Peers interface {
+	PublishTyping(roomID, userID string, typing bool, timeout time.Duration)
+}
+
 // Options configures the service.
 type Options struct {
 	// Notifier (may be nil) is told of every new version.
 	Notifier Notifier
+	// Peers (nil: a single process) is told of every SetTyping.
+	Peers Peers
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 }
@@ -65,6 +81,7 @@ type Options struct {
 type Service struct {
 	rooms  Rooms
 	notify Notifier
+	peers  Peers
 	now    func() time.Time
 
 	mu sync.Mutex
@@ -92,7 +109,7 @@ func New(opts Options, rooms Rooms) *Service {
 		now = time.Now
 	}
 	start := now().UnixMicro()
-	return &Service{rooms: rooms, notify: opts.Notifier, now: now, start: start, version: start, floor: start,
+	return &Service{rooms: rooms, notify: opts.Notifier, peers: opts.Peers, now: now, start: start, version: start, floor: start,
 		typing: map[string]map[string]time.Time{}, changed: map[string]int64{}}
 }
 
@@ -139,7 +156,21 @@ func (s *Service) SetTyping(ctx context.Context, user spec.UserID, roomID string
 	}
 	timeout = min(timeout, MaxTimeout)
 	s.set(roomID, user.String(), typing, s.now().Add(timeout))
+	if s.peers != nil {
+		// Every call, also one that only extends a deadline: the other
+		// processes expire the user on their own clocks.
+		s.peers.PublishTyping(roomID, user.String(), typing, timeout)
+	}
 	return nil
+}
+
+// SetTypingFromPeer applies a change that another process sharing the
+// database accepted (its SetTyping checked the membership): userID typing
+// in roomID for timeout (capped at MaxTimeout), or no longer typing. It is
+// not handed to Peers again.
+func (s *Service) SetTypingFromPeer(roomID, userID string, typing bool, timeout time.Duration) {
+	timeout = min(max(timeout, 0), MaxTimeout)
+	s.set(roomID, userID, typing, s.now().Add(timeout))
 }
 
 // set applies one change and announces the new version, if any.

@@ -178,3 +178,38 @@ func TestEvent(t *testing.T) {
 		t.Fatalf("Event = %s", got)
 	}
 }
+
+func TestSetTypingFromPeer(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	rec := &recorder{}
+	peers := &peerRecorder{}
+	s := New(Options{Notifier: rec, Peers: peers, Now: clock.now}, nil)
+	t.Cleanup(s.Close)
+	v := s.Position()
+	s.SetTypingFromPeer("!a:x", "@alice:x", true, 10*time.Second)
+	if got := s.Typing([]string{"!a:x"}); !slices.Equal(got["!a:x"], []string{"@alice:x"}) || rec.last() != v+1 {
+		t.Fatalf("after a peer's start: %v, notified %d (want %d)", got, rec.last(), v+1)
+	}
+	if peers.n != 0 {
+		t.Fatal("a peer's change was handed back to the peers")
+	}
+	// A peer's timeout above MaxTimeout is capped; the copy expires here.
+	s.SetTypingFromPeer("!a:x", "@bob:x", true, time.Hour)
+	clock.advance(11 * time.Second)
+	if got := s.Typing([]string{"!a:x"}); !slices.Equal(got["!a:x"], []string{"@bob:x"}) {
+		t.Fatalf("after alice's timeout: %v", got)
+	}
+	clock.advance(MaxTimeout)
+	if got := s.Typing([]string{"!a:x"}); len(got) != 0 {
+		t.Fatalf("after MaxTimeout: %v", got)
+	}
+	s.SetTypingFromPeer("!a:x", "@carol:x", true, time.Minute)
+	s.SetTypingFromPeer("!a:x", "@carol:x", false, 0)
+	if got := s.Typing([]string{"!a:x"}); len(got) != 0 {
+		t.Fatalf("after a peer's stop: %v", got)
+	}
+}
+
+type peerRecorder struct{ n int }
+
+func (p *peerRecorder) PublishTyping(string, string, bool, time.Duration) { p.n++ }
