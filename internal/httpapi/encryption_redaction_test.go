@@ -33,3 +33,24 @@ func TestEncryptionEventCannotBeRedacted(t *testing.T) {
 		alice.call(t, hs, "PUT", "rooms/"+r+"/redact/"+url.PathEscape(msg)+"/t3", map[string]any{}).expect(t, 200, "")
 	})
 }
+
+// TestSameStateAfterRedaction checks that setting state again with the
+// content of a current state event that was redacted makes a new event
+// (the redacted one no longer has that content).
+func TestSameStateAfterRedaction(t *testing.T) {
+	testserver.ForEachEngine(t, func(t *testing.T, e testdb.Engine) {
+		t.Parallel()
+		hs := testserver.Start(t, e)
+		alice := e2eLogin(t, hs, "alice", "ALICE1")
+		r := url.PathEscape(alice.call(t, hs, "POST", "createRoom", map[string]any{}).expect(t, 200, "").str("room_id"))
+		topic := alice.call(t, hs, "PUT", "rooms/"+r+"/state/m.room.topic/", map[string]any{"topic": "t"}).expect(t, 200, "").str("event_id")
+		alice.call(t, hs, "PUT", "rooms/"+r+"/redact/"+url.PathEscape(topic)+"/t1", map[string]any{}).expect(t, 200, "")
+		again := alice.call(t, hs, "PUT", "rooms/"+r+"/state/m.room.topic/", map[string]any{"topic": "t"}).expect(t, 200, "").str("event_id")
+		if again == topic {
+			t.Fatalf("setting the topic again returned the redacted event %s", topic)
+		}
+		if got := alice.call(t, hs, "GET", "rooms/"+r+"/state/m.room.topic/", nil).expect(t, 200, "").str("topic"); got != "t" {
+			t.Fatalf("topic = %q, want t", got)
+		}
+	})
+}

@@ -96,8 +96,14 @@ func TestEncryptionCannotBeRedacted(t *testing.T) {
 				_, err = eng.SendState(ctx, alice, roomID, spec.MRoomEncryption, "", json.RawMessage(c))
 				wantCode(t, "state "+c+" after the redaction", err, spec.ErrForbidden)
 			}
-			_, err = eng.SendState(ctx, alice, roomID, spec.MRoomEncryption, "", megolm)
+			// Its sender may set it again, which makes a new event: the
+			// room reads as encrypted again.
+			again, err := eng.SendState(ctx, alice, roomID, spec.MRoomEncryption, "", megolm)
 			wantCode(t, "the same algorithm again after the redaction", err, "")
+			content, _ = eng.StateEvent(ctx, Viewer{UserID: alice.UserID.String()}, roomID, spec.MRoomEncryption, "", false)
+			if again == enc.EventID || string(content) != string(megolm) {
+				t.Fatalf("setting the algorithm again = %s with content %s; want a new event with %s", again, content, megolm)
+			}
 
 			// An encryption event that arrives pruned (its content hash no
 			// longer matches) still marks the room as encrypted.

@@ -111,7 +111,8 @@ func (e *Engine) SendState(ctx context.Context, s Sender, roomID, eventType, sta
 }
 
 // sameState returns the ID of the current state event for t if sender set
-// it with the same content, "" otherwise.
+// it with the same content and it was not redacted since (its content is
+// then no longer what it was), "" otherwise.
 func (w *writer) sameState(t spec.StateKeyTuple, sender string, content json.RawMessage) (string, error) {
 	cur, err := w.stateEvents(w.cur, []spec.StateKeyTuple{t})
 	if err != nil {
@@ -124,6 +125,13 @@ func (w *writer) sameState(t spec.StateKeyTuple, sender string, content json.Raw
 	a, err1 := mjson.CanonicalLenient(ev.Content())
 	b, err2 := mjson.CanonicalLenient(content)
 	if err1 != nil || err2 != nil || !bytes.Equal(a, b) {
+		return "", nil
+	}
+	stored, err := w.sw.EventsByID(w.ctx, []string{ev.EventID()})
+	if err != nil {
+		return "", err
+	}
+	if len(stored) == 1 && stored[0].RedactedBy != "" {
 		return "", nil
 	}
 	return ev.EventID(), nil
