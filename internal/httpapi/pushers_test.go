@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"sort"
 	"strings"
 	"testing"
 
@@ -17,7 +18,8 @@ func pusherBody(app, key string) map[string]any {
 	}
 }
 
-// pusherKeys lists the app_id/pushkey of a user's pushers.
+// pusherKeys lists the app_id/pushkey of a user's pushers, sorted: the spec
+// gives the list no order.
 func pusherKeys(t *testing.T, hs *testserver.Server, token string) string {
 	t.Helper()
 	r := call(t, hs, "GET", "/_matrix/client/v3/pushers", token, nil).expect(t, 200, "")
@@ -30,6 +32,7 @@ func pusherKeys(t *testing.T, hs *testserver.Server, token string) string {
 		m := p.(map[string]any)
 		out = append(out, m["app_id"].(string)+"/"+m["pushkey"].(string))
 	}
+	sort.Strings(out)
 	return strings.Join(out, " ")
 }
 
@@ -47,7 +50,12 @@ func TestPushers(t *testing.T) {
 		call(t, hs, "POST", set, alice2.token, pusherBody("app", "k2")).expect(t, 200, "")
 		call(t, hs, "POST", set, alice1.token, pusherBody("app", "k1")).expect(t, 200, "")
 		r := call(t, hs, "GET", "/_matrix/client/v3/pushers", alice1.token, nil).expect(t, 200, "")
-		first := r.body["pushers"].([]any)[0].(map[string]any)
+		var first map[string]any
+		for _, p := range r.body["pushers"].([]any) {
+			if p.(map[string]any)["pushkey"] == "k2" {
+				first = p.(map[string]any)
+			}
+		}
 		data, _ := first["data"].(map[string]any)
 		if first["kind"] != "http" || first["pushkey"] != "k2" || first["app_display_name"] != "App" || first["device_display_name"] != "Phone" ||
 			first["profile_tag"] != "tag" || first["lang"] != "en" || data["url"] != "https://push.example/_matrix/push/v1/notify" || data["custom"] != float64(1) {
@@ -58,7 +66,13 @@ func TestPushers(t *testing.T) {
 		upd["lang"] = "fr"
 		call(t, hs, "POST", set, alice2.token, upd).expect(t, 200, "")
 		r = call(t, hs, "GET", "/_matrix/client/v3/pushers", alice1.token, nil)
-		if ps := r.body["pushers"].([]any); len(ps) != 2 || ps[0].(map[string]any)["lang"] != "fr" {
+		var langK2 any
+		for _, p := range r.body["pushers"].([]any) {
+			if p.(map[string]any)["pushkey"] == "k2" {
+				langK2 = p.(map[string]any)["lang"]
+			}
+		}
+		if ps := r.body["pushers"].([]any); len(ps) != 2 || langK2 != "fr" {
 			t.Fatalf("pushers after update = %s", r.raw)
 		}
 
@@ -67,7 +81,7 @@ func TestPushers(t *testing.T) {
 		appended := pusherBody("app", "k1")
 		appended["append"] = true
 		call(t, hs, "POST", set, bob.token, appended).expect(t, 200, "")
-		if got := pusherKeys(t, hs, alice1.token); got != "app/k2 app/k1" {
+		if got := pusherKeys(t, hs, alice1.token); got != "app/k1 app/k2" {
 			t.Fatalf("alice's pushers after bob appended = %q", got)
 		}
 		call(t, hs, "POST", set, bob.token, pusherBody("app", "k1")).expect(t, 200, "")
