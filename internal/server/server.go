@@ -109,6 +109,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	// Deactivated accounts leave their rooms (the users service's room leaver).
 	usersOpts := UsersOptions(cfg, log)
 	usersOpts.DeviceHook = s.E2EE
+	// Login refuses device IDs that are cross-signing public keys.
+	usersOpts.DeviceIDs = s.E2EE
 	usersOpts.RoomLeaver = s.Rooms
 	s.Users = users.New(usersOpts, db)
 	// Profile hooks: the room engine sends the m.room.member updates.

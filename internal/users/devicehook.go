@@ -17,6 +17,14 @@ type DeviceHook interface {
 	DevicesDeleted(ctx context.Context, user spec.UserID) error
 }
 
+// DeviceIDChecker vets a device ID a client chose for a new session of
+// user. The E2EE service implements it: a device ID must not be one of the
+// user's cross-signing public keys (403 M_FORBIDDEN). Errors other than a
+// *spec.Error are failures to check.
+type DeviceIDChecker interface {
+	CheckDeviceID(ctx context.Context, user spec.UserID, deviceID string) error
+}
+
 // devicesDeleted calls the device hook for an account whose devices were
 // deleted. The deletion is committed already, so a hook failure is logged,
 // not returned.

@@ -55,6 +55,8 @@ type Options struct {
 	Logger *slog.Logger
 	// DeviceHook (may be nil) is told when devices are deleted.
 	DeviceHook DeviceHook
+	// DeviceIDs (may be nil) vets the device IDs clients choose at login.
+	DeviceIDs DeviceIDChecker
 	// RoomLeaver (may be nil) makes a deactivated account leave its rooms.
 	RoomLeaver RoomLeaver
 }
@@ -176,6 +178,8 @@ const AccessTokenLifetime = 5 * time.Minute
 
 // NewSession creates (or reuses) the device and a new session on it. With
 // refreshable, the access token expires and comes with a refresh token.
+// A device ID the client chose is vetted by Options.DeviceIDs (403
+// M_FORBIDDEN when it is one of the user's cross-signing public keys).
 func (s *Service) NewSession(ctx context.Context, localpart, deviceID, displayName, ip string, refreshable bool) (Tokens, error) {
 	if err := checkDeviceID(deviceID); err != nil {
 		return Tokens{}, err
@@ -184,7 +188,17 @@ func (s *Service) NewSession(ctx context.Context, localpart, deviceID, displayNa
 		return Tokens{}, spec.InvalidParam("device display name longer than %d bytes", MaxDeviceDisplayNameBytes)
 	}
 	if deviceID == "" {
+		// Generated IDs are 10 capital letters, never an unpadded base64
+		// ed25519 public key (43 characters).
 		deviceID = randomDeviceID()
+	} else if s.opts.DeviceIDs != nil {
+		uid, err := s.UserID(localpart)
+		if err != nil {
+			return Tokens{}, fmt.Errorf("stored localpart %q: %w", localpart, err)
+		}
+		if err := s.opts.DeviceIDs.CheckDeviceID(ctx, uid, deviceID); err != nil {
+			return Tokens{}, err
+		}
 	}
 	if err := s.store.UpsertDevice(ctx, store.Device{Localpart: localpart, DeviceID: deviceID, DisplayName: displayName, LastSeenIP: ip, LastSeenTS: s.now()}); err != nil {
 		return Tokens{}, fmt.Errorf("storing device: %w", err)
