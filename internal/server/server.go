@@ -74,6 +74,10 @@ type Server struct {
 
 	// Media is the media repository and content scanner.
 	Media *media.Service
+
+	// bridge wakes the other processes sharing a PostgreSQL database (nil
+	// on SQLite).
+	bridge *sqlstore.Bridge
 }
 
 // New opens the store (creating the data directory and signing key on first
@@ -93,6 +97,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	s := &Server{cfg: cfg, log: log, db: db, key: key}
 	serverName := spec.ServerName(cfg.ServerName)
 	s.Notifier = notify.New()
+	var typingPeers typing.Peers
+	if db.Engine() == sqlstore.Postgres {
+		if s.bridge, err = db.NewBridge(sqlstore.BridgeOptions{URL: cfg.DatabaseURL, Logger: log}); err != nil {
+			db.Close()
+			return nil, err
+		}
+		s.Notifier, typingPeers = notify.NewRelayed(s.bridge), s.bridge
+	}
 	// The E2EE service drops the keys of deleted devices (the users
 	// service's device hook).
 	s.E2EE = e2ee.New(e2ee.Options{ServerName: serverName, Notifier: s.Notifier, Logger: log,
@@ -119,7 +131,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	s.AccountData = accountdata.New(db, s.PushRules, s.Notifier)
 	s.Presence = presence.New(presence.Options{ServerName: serverName, Notifier: s.Notifier}, db)
 	s.Filters = filter.New(db)
-	s.Typing = typing.New(typing.Options{Notifier: s.Notifier}, db)
+	s.Typing = typing.New(typing.Options{Notifier: s.Notifier, Peers: typingPeers}, db)
 	s.Receipts = receipts.New(receipts.Options{Notifier: s.Notifier}, db, db, s.Rooms, s.AccountData)
 	s.Directory = directory.New(directory.Options{ServerName: serverName}, db, db, s.Rooms)
 	s.Sync = syncapi.New(syncapi.Options{
@@ -207,6 +219,17 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	srv.RegisterOnShutdown(s.Sync.Shutdown) // waiting long-polls answer at once
+	if s.bridge != nil {
+		// Stopped after the HTTP shutdown, so that the last requests'
+		// commits still reach the other processes.
+		bctx, stopBridge := context.WithCancel(context.WithoutCancel(ctx))
+		bridgeDone := make(chan struct{})
+		go func() {
+			defer close(bridgeDone)
+			s.bridge.Run(bctx, sqlstore.BridgeSinks{Streams: s.Notifier, Typing: s.Typing})
+		}()
+		defer func() { stopBridge(); <-bridgeDone }()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

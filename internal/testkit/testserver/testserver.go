@@ -115,6 +115,23 @@ func (s *Server) Restart() {
 	s.start()
 }
 
+// StartPeer starts another homeserver process on s's PostgreSQL database
+// and data directory (so with the same server name and signing key), on a
+// port of its own, as several `myelin serve` sharing one database run in
+// production. It stops when the test ends. One SQLite database has one
+// process: on SQLite StartPeer fails the test.
+func (s *Server) StartPeer() *Server {
+	s.t.Helper()
+	if s.Config.DatabaseURL == "" {
+		s.t.Fatal("testserver: peers share a PostgreSQL database; this server runs on SQLite")
+	}
+	p := &Server{Config: s.Config, t: s.t}
+	p.Config.Listen = "127.0.0.1:0"
+	p.start()
+	s.t.Cleanup(p.Stop)
+	return p
+}
+
 // logWriter sends server logs to stderr when MYELIN_TEST_LOG is set, and
 // nowhere otherwise.
 func logWriter() io.Writer {
