@@ -21,13 +21,16 @@ import (
 // processes sharing one database wake each other.
 const BridgeChannel = "myelin_streams"
 
-// bridgedStreams are the streams whose positions come from the database,
-// the only ones the bridge carries: a position of a stream a process counts
+// bridged reports whether the positions of stream come from the database:
+// the bridge carries only those. A position of a stream a process counts
 // itself (typing's versions) means nothing to another process, and would
 // make its waiters believe in a position its readers never reach.
-var bridgedStreams = map[string]bool{
-	StreamEvents: true, StreamAccountData: true, StreamReceipts: true,
-	StreamPresence: true, StreamToDevice: true, StreamDeviceLists: true,
+func bridged(stream string) bool {
+	switch stream {
+	case StreamEvents, StreamAccountData, StreamReceipts, StreamPresence, StreamToDevice, StreamDeviceLists:
+		return true
+	}
+	return false
 }
 
 // Bridge limits and timings.
@@ -152,7 +155,7 @@ func (db *DB) NewBridge(opts BridgeOptions) (*Bridge, error) {
 // notify's Relay). Streams whose positions do not come from the database
 // are left out. It does not block.
 func (b *Bridge) Relay(stream string, pos int64) {
-	if !bridgedStreams[stream] || pos <= 0 {
+	if !bridged(stream) || pos <= 0 {
 		return
 	}
 	b.mu.Lock()
@@ -306,7 +309,7 @@ func (b *Bridge) listenOnce(ctx context.Context, sinks BridgeSinks) error {
 		return fmt.Errorf("catching up: %w", err)
 	}
 	for s, p := range positions {
-		if bridgedStreams[s] {
+		if bridged(s) {
 			sinks.Streams.Deliver(s, p)
 		}
 	}
@@ -348,7 +351,7 @@ func (b *Bridge) receive(payload string, sinks BridgeSinks) {
 		case "s":
 			stream, p, _ := strings.Cut(rest, " ")
 			pos, err := strconv.ParseInt(p, 10, 64)
-			if err == nil && pos > 0 && bridgedStreams[stream] {
+			if err == nil && pos > 0 && bridged(stream) {
 				sinks.Streams.Deliver(stream, pos)
 			}
 		case "t":
