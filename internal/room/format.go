@@ -103,6 +103,17 @@ func (e *Engine) clientEventsAt(ctx context.Context, evs []store.Event, viewer V
 		if facts, err = e.newFacts(ctx, viewer.UserID); err != nil {
 			return nil, err
 		}
+		// The viewer's membership at each event, from the facts of every
+		// snapshot involved, read in bulk.
+		snaps := make([]int64, 0, len(evs))
+		for _, se := range evs {
+			if !facts.ownMember(se) {
+				snaps = append(snaps, se.StateBefore)
+			}
+		}
+		if err := facts.prefetch(ctx, snaps); err != nil {
+			return nil, err
+		}
 	}
 	out := make([]json.RawMessage, 0, len(evs))
 	for _, se := range evs {

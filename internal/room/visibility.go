@@ -37,13 +37,29 @@ const (
 // /event, /messages, /context and /sync filter through here; evs may span
 // several rooms.
 func (e *Engine) FilterVisible(ctx context.Context, userID string, evs []store.Event) ([]store.Event, error) {
+	if len(evs) == 0 {
+		return []store.Event{}, nil
+	}
+	// The facts of a snapshot depend only on the user, so the rooms share
+	// them, read in bulk up front.
+	shared, err := e.newFacts(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	snaps := make([]int64, len(evs))
+	for i, se := range evs {
+		snaps[i] = se.StateBefore
+	}
+	if err := shared.prefetch(ctx, snaps); err != nil {
+		return nil, err
+	}
 	byRoom := map[int64]*roomVisibility{}
 	out := make([]store.Event, 0, len(evs))
 	for _, se := range evs {
 		rv := byRoom[se.RoomNID]
 		if rv == nil {
 			var err error
-			if rv, err = e.roomVisibility(ctx, se.RoomNID, userID); err != nil {
+			if rv, err = e.roomVisibility(ctx, shared, se.RoomNID); err != nil {
 				return nil, err
 			}
 			byRoom[se.RoomNID] = rv
@@ -95,7 +111,7 @@ func (e *Engine) newFacts(ctx context.Context, user string) (*roomVisibility, er
 // their own member events, before it otherwise; "leave" for none (the
 // value of unsigned.membership).
 func (rv *roomVisibility) membershipAt(ctx context.Context, se store.Event) (string, error) {
-	if se.Type == spec.MRoomMember && se.StateKey != nil && *se.StateKey == rv.user {
+	if rv.ownMember(se) {
 		return se.Membership, nil
 	}
 	f, err := rv.factsOf(ctx, se.StateBefore)
@@ -105,11 +121,16 @@ func (rv *roomVisibility) membershipAt(ctx context.Context, se store.Event) (str
 	return f.membership, nil
 }
 
-func (e *Engine) roomVisibility(ctx context.Context, roomNID int64, user string) (*roomVisibility, error) {
-	rv, err := e.newFacts(ctx, user)
-	if err != nil {
-		return nil, err
-	}
+// ownMember reports whether se is an m.room.member event of the user.
+func (rv *roomVisibility) ownMember(se store.Event) bool {
+	return se.Type == spec.MRoomMember && se.StateKey != nil && *se.StateKey == rv.user
+}
+
+// roomVisibility returns the visibility of one room for the user of
+// shared, whose keys and facts it shares.
+func (e *Engine) roomVisibility(ctx context.Context, shared *roomVisibility, roomNID int64) (*roomVisibility, error) {
+	rv := &roomVisibility{e: e, user: shared.user, hvKey: shared.hvKey, memberKey: shared.memberKey, facts: shared.facts}
+	user := rv.user
 	m, err := e.store.RoomMembership(ctx, roomNID, user)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, err
@@ -127,39 +148,92 @@ func (e *Engine) roomVisibility(ctx context.Context, roomNID int64, user string)
 	return rv, nil
 }
 
-// factsOf returns the facts of snapshot nid.
+// factsOf returns the facts of snapshot nid (read by prefetch unless
+// already known).
 func (rv *roomVisibility) factsOf(ctx context.Context, nid int64) (stateFacts, error) {
 	if f, ok := rv.facts[nid]; ok {
 		return f, nil
 	}
-	f := stateFacts{visibility: VisibilityShared}
-	state, err := rv.e.snapshot(ctx, nid, rv.e.store.Snapshot)
-	if err != nil {
-		return f, err
+	if err := rv.prefetch(ctx, []int64{nid}); err != nil {
+		return stateFacts{visibility: VisibilityShared}, err
 	}
+	return rv.facts[nid], nil
+}
+
+// prefetch reads the facts of the snapshots not yet known: their states
+// through the engine's snapshot cache, then the history visibility and
+// member events they point at with one query for all of them, each event
+// decoded once however many snapshots share it.
+func (rv *roomVisibility) prefetch(ctx context.Context, snaps []int64) error {
+	type keys struct{ hv, member int64 }
+	pending := map[int64]keys{}
 	var want []int64
-	if ev, ok := state[rv.hvKey]; ok && rv.hvKey != 0 {
-		want = append(want, ev)
+	seen := map[int64]bool{}
+	for _, nid := range snaps {
+		if _, ok := rv.facts[nid]; ok {
+			continue
+		}
+		if _, ok := pending[nid]; ok {
+			continue
+		}
+		state, err := rv.e.snapshot(ctx, nid, rv.e.store.Snapshot)
+		if err != nil {
+			return err
+		}
+		var k keys
+		if rv.hvKey != 0 {
+			k.hv = state[rv.hvKey]
+		}
+		if rv.memberKey != 0 {
+			k.member = state[rv.memberKey]
+		}
+		pending[nid] = k
+		for _, ev := range []int64{k.hv, k.member} {
+			if ev != 0 && !seen[ev] {
+				seen[ev] = true
+				want = append(want, ev)
+			}
+		}
 	}
-	if ev, ok := state[rv.memberKey]; ok && rv.memberKey != 0 {
-		want = append(want, ev)
+	if len(pending) == 0 {
+		return nil
 	}
+	type eventFacts struct {
+		isMember, isHV bool
+		value          string
+	}
+	byEvent := make(map[int64]eventFacts, len(want))
 	if len(want) > 0 {
 		evs, err := rv.e.store.Events(ctx, want)
 		if err != nil {
-			return f, err
+			return err
 		}
 		for _, se := range evs {
 			switch se.Type {
 			case spec.MRoomMember:
-				f.membership = se.Membership
+				byEvent[se.NID] = eventFacts{isMember: true, value: se.Membership}
 			case spec.MRoomHistoryVisibility:
-				f.visibility = historyVisibility(se.JSON)
+				byEvent[se.NID] = eventFacts{isHV: true, value: historyVisibility(se.JSON)}
 			}
 		}
 	}
-	rv.facts[nid] = f
-	return f, nil
+	for nid, k := range pending {
+		f := stateFacts{visibility: VisibilityShared}
+		// An event counts by its type, whichever key pointed at it, as
+		// when the events were read per snapshot.
+		for _, ev := range []int64{k.hv, k.member} {
+			if ef, ok := byEvent[ev]; ok && ev != 0 {
+				switch {
+				case ef.isMember:
+					f.membership = ef.value
+				case ef.isHV:
+					f.visibility = ef.value
+				}
+			}
+		}
+		rv.facts[nid] = f
+	}
+	return nil
 }
 
 // historyVisibility reads content.history_visibility of an event's JSON;
