@@ -30,12 +30,15 @@ const (
 
 // EventFilter filters events by type and sender (event_filter.yaml).
 type EventFilter struct {
-	// Limit is the maximum number of events; 0 when not given.
+	// Limit is the maximum number of events; 0 when not given or given as
+	// 0 (LimitOr and Max tell them apart).
 	Limit      int      `json:"limit,omitempty"`
 	Types      []string `json:"types,omitempty"`
 	NotTypes   []string `json:"not_types,omitempty"`
 	Senders    []string `json:"senders,omitempty"`
 	NotSenders []string `json:"not_senders,omitempty"`
+	// zeroLimit records an explicit "limit": 0.
+	zeroLimit bool
 }
 
 // RoomEventFilter is an EventFilter for room events, also by room and URL,
@@ -62,7 +65,7 @@ type RoomFilter struct {
 }
 
 // Parse decodes and validates filter JSON. Errors are 400 M_BAD_JSON: a
-// value of the wrong type, a limit below 1, an unknown event_format, or an
+// value of the wrong type, a negative limit, an unknown event_format, or an
 // entry of rooms/not_rooms or senders/not_senders that is not a room or
 // user ID. Unknown keys are ignored.
 func Parse(data []byte) (*Filter, error) {
@@ -81,15 +84,19 @@ func Parse(data []byte) (*Filter, error) {
 	if err := f.validate(); err != nil {
 		return nil, err
 	}
-	if err := checkZeroLimits(data); err != nil {
+	if err := markZeroLimits(data, &f); err != nil {
 		return nil, err
 	}
 	return &f, nil
 }
 
-// checkZeroLimits rejects an explicit "limit": 0, which decodes like an
-// absent limit.
-func checkZeroLimits(data []byte) error {
+// markZeroLimits records the explicit "limit": 0 of f's event filters,
+// which decode like absent limits.
+//
+// NOTSPEC: the spec asks for limits greater than 0; a limit of 0 is
+// accepted and asks for no events, as Synapse does (clients use a timeline
+// limit of 0 to list rooms with their state only).
+func markZeroLimits(data []byte, f *Filter) error {
 	var raw struct {
 		Presence    struct{ Limit *int } `json:"presence"`
 		AccountData struct{ Limit *int } `json:"account_data"`
@@ -103,10 +110,16 @@ func checkZeroLimits(data []byte) error {
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return spec.BadJSON("invalid filter: %v", err)
 	}
-	for _, l := range []*int{raw.Presence.Limit, raw.AccountData.Limit, raw.Room.Ephemeral.Limit,
-		raw.Room.State.Limit, raw.Room.Timeline.Limit, raw.Room.AccountData.Limit} {
-		if l != nil && *l < 1 {
-			return spec.BadJSON("a filter limit must be greater than 0")
+	for _, l := range []struct {
+		given *int
+		into  *EventFilter
+	}{
+		{raw.Presence.Limit, &f.Presence}, {raw.AccountData.Limit, &f.AccountData},
+		{raw.Room.Ephemeral.Limit, &f.Room.Ephemeral.EventFilter}, {raw.Room.State.Limit, &f.Room.State.EventFilter},
+		{raw.Room.Timeline.Limit, &f.Room.Timeline.EventFilter}, {raw.Room.AccountData.Limit, &f.Room.AccountData.EventFilter},
+	} {
+		if l.given != nil && *l.given == 0 {
+			l.into.zeroLimit = true
 		}
 	}
 	return nil
@@ -141,7 +154,7 @@ func (f *Filter) validate() error {
 
 func (e *EventFilter) validate(name string) error {
 	if e.Limit < 0 {
-		return spec.BadJSON("%s.limit must be greater than 0", name)
+		return spec.BadJSON("%s.limit must not be negative", name)
 	}
 	for _, s := range append(append([]string{}, e.Senders...), e.NotSenders...) {
 		if _, err := spec.ParseHistoricalUserID(s); err != nil {
@@ -185,9 +198,15 @@ func (e *EventFilter) Matches(eventType, sender string) bool {
 	return true
 }
 
+// Max returns the filter's limit and whether one was given (0 included).
+func (e *EventFilter) Max() (int, bool) { return e.Limit, e.Limit > 0 || e.zeroLimit }
+
 // LimitOr returns the filter's limit, or def when none was given, capped at
 // max.
 func (e *EventFilter) LimitOr(def, max int) int {
+	if e.zeroLimit {
+		return 0
+	}
 	l := def
 	if e.Limit > 0 {
 		l = e.Limit

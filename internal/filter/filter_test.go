@@ -85,7 +85,7 @@ func TestMatches(t *testing.T) {
 
 func TestParseRejects(t *testing.T) {
 	for _, in := range []string{
-		`[]`, `"x"`, `{"room":5}`, `{"room":{"timeline":{"limit":0}}}`, `{"account_data":{"limit":-1}}`,
+		`[]`, `"x"`, `{"room":5}`, `{"room":{"timeline":{"limit":-2}}}`, `{"account_data":{"limit":-1}}`,
 		`{"room":{"state":{"types":"m.room.name"}}}`, `{"event_format":"raw"}`, `{"event_fields":"type"}`,
 		`{"room":{"rooms":["#alias:x"]}}`, `{"room":{"ephemeral":{"not_rooms":[""]}}}`,
 		`{"presence":{"senders":["nobody"]}}`, `{"room":{"include_leave":"true"}}`,
@@ -98,5 +98,24 @@ func TestParseRejects(t *testing.T) {
 	}
 	if _, err := Parse([]byte(`{"unknown":1,"room":{"timeline":{"limit":1}},"event_format":"federation"}`)); err != nil {
 		t.Errorf("valid filter rejected: %v", err)
+	}
+}
+
+func TestZeroLimit(t *testing.T) {
+	f, err := Parse([]byte(`{"room":{"timeline":{"limit":0}},"presence":{"limit":0},"account_data":{"limit":3}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Room.Timeline.LimitOr(10, 100); got != 0 {
+		t.Errorf("timeline LimitOr = %d, want 0", got)
+	}
+	if n, ok := f.Presence.Max(); n != 0 || !ok {
+		t.Errorf("presence Max = %d, %v; want 0, true", n, ok)
+	}
+	if n, ok := f.AccountData.Max(); n != 3 || !ok {
+		t.Errorf("account_data Max = %d, %v; want 3, true", n, ok)
+	}
+	if n, ok := f.Room.State.Max(); ok || f.Room.State.LimitOr(10, 100) != 10 {
+		t.Errorf("absent limit: Max = %d, %v; LimitOr = %d", n, ok, f.Room.State.LimitOr(10, 100))
 	}
 }

@@ -78,7 +78,7 @@ func TestFiltersBadInput(t *testing.T) {
 			{"array", "POST", p, `[]`, 400, "M_BAD_JSON"},
 			{"limit wrong type", "POST", p, `{"room":{"timeline":{"limit":"10"}}}`, 400, "M_BAD_JSON"},
 			{"limit fraction", "POST", p, `{"room":{"timeline":{"limit":1.5}}}`, 400, "M_BAD_JSON"},
-			{"limit zero", "POST", p, `{"room":{"timeline":{"limit":0}}}`, 400, "M_BAD_JSON"},
+			{"timeline limit negative", "POST", p, `{"room":{"timeline":{"limit":-1}}}`, 400, "M_BAD_JSON"},
 			{"limit negative", "POST", p, `{"presence":{"limit":-3}}`, 400, "M_BAD_JSON"},
 			{"types not a list", "POST", p, `{"presence":{"types":"m.presence"}}`, 400, "M_BAD_JSON"},
 			{"types of numbers", "POST", p, `{"account_data":{"types":[1]}}`, 400, "M_BAD_JSON"},

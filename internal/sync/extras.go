@@ -37,7 +37,7 @@ func (r *syncRequest) accountData(ctx context.Context, upTo Token, joined map[st
 		}
 		resp.AccountData.Events = append(resp.AccountData.Events, raw)
 	}
-	if max := r.f.AccountData.Limit; max > 0 && len(resp.AccountData.Events) > max {
+	if max, ok := r.f.AccountData.Max(); ok && len(resp.AccountData.Events) > max {
 		resp.AccountData.Events = resp.AccountData.Events[len(resp.AccountData.Events)-max:]
 	}
 	for _, roomID := range slices.Sorted(mapsKeys(ch.Rooms)) {
@@ -52,7 +52,7 @@ func (r *syncRequest) accountData(ctx context.Context, upTo Token, joined map[st
 			}
 			list = append(list, raw)
 		}
-		if max := r.f.Room.AccountData.Limit; max > 0 && len(list) > max {
+		if max, ok := r.f.Room.AccountData.Max(); ok && len(list) > max {
 			list = list[len(list)-max:]
 		}
 		if len(list) == 0 {
@@ -212,7 +212,7 @@ func (r *syncRequest) presence(ctx context.Context, upTo Token, plans []*plan, n
 		}
 		out = append(out, evs...)
 	}
-	if max := r.f.Presence.Limit; max > 0 && len(out) > max {
+	if max, ok := r.f.Presence.Max(); ok && len(out) > max {
 		out = out[len(out)-max:]
 	}
 	raw, err := marshalAll(out)
