@@ -247,6 +247,42 @@ func (e *Engine) snapshot(ctx context.Context, nid int64, read func(context.Cont
 	return m, nil
 }
 
+// snapshotsOf returns the states of snapshots through the cache, those not
+// cached read together. The maps must not be modified.
+func (e *Engine) snapshotsOf(ctx context.Context, nids []int64) (map[int64]store.StateMap, error) {
+	out := make(map[int64]store.StateMap, len(nids))
+	var missing []int64
+	for _, n := range nids {
+		if _, ok := out[n]; ok {
+			continue
+		}
+		if n == 0 {
+			out[0] = store.StateMap{}
+		} else if m, ok := e.snapshots.get(n); ok {
+			out[n] = m
+		} else {
+			out[n] = nil
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	found, err := e.store.Snapshots(ctx, missing)
+	if err != nil {
+		return nil, fmt.Errorf("reading snapshots: %w", err)
+	}
+	for _, n := range missing {
+		m, ok := found[n]
+		if !ok {
+			return nil, fmt.Errorf("reading snapshot %d: %w", n, store.ErrNotFound)
+		}
+		e.snapshots.put(n, m)
+		out[n] = m
+	}
+	return out, nil
+}
+
 // parseEvents parses stored events of one room version, through the cache.
 func (e *Engine) parseEvents(v *spec.RoomVersion, evs []store.Event) (map[int64]*pdu.Event, error) {
 	out := make(map[int64]*pdu.Event, len(evs))

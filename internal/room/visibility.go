@@ -161,25 +161,29 @@ func (rv *roomVisibility) factsOf(ctx context.Context, nid int64) (stateFacts, e
 }
 
 // prefetch reads the facts of the snapshots not yet known: their states
-// through the engine's snapshot cache, then the history visibility and
-// member events they point at with one query for all of them, each event
-// decoded once however many snapshots share it.
+// through the engine's snapshot cache (those not cached with one query),
+// then the history visibility and member events they point at with one
+// query for all of them, each event decoded once however many snapshots
+// share it.
 func (rv *roomVisibility) prefetch(ctx context.Context, snaps []int64) error {
+	var unknown []int64
+	for _, nid := range snaps {
+		if _, ok := rv.facts[nid]; !ok {
+			unknown = append(unknown, nid)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	states, err := rv.e.snapshotsOf(ctx, unknown)
+	if err != nil {
+		return err
+	}
 	type keys struct{ hv, member int64 }
-	pending := map[int64]keys{}
+	pending := make(map[int64]keys, len(states))
 	var want []int64
 	seen := map[int64]bool{}
-	for _, nid := range snaps {
-		if _, ok := rv.facts[nid]; ok {
-			continue
-		}
-		if _, ok := pending[nid]; ok {
-			continue
-		}
-		state, err := rv.e.snapshot(ctx, nid, rv.e.store.Snapshot)
-		if err != nil {
-			return err
-		}
+	for nid, state := range states {
 		var k keys
 		if rv.hvKey != 0 {
 			k.hv = state[rv.hvKey]
@@ -194,9 +198,6 @@ func (rv *roomVisibility) prefetch(ctx context.Context, snaps []int64) error {
 				want = append(want, ev)
 			}
 		}
-	}
-	if len(pending) == 0 {
-		return nil
 	}
 	type eventFacts struct {
 		isMember, isHV bool
