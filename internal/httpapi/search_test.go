@@ -168,7 +168,7 @@ func TestSearchBadInput(t *testing.T) {
 			{"search_term a number", path, crit(map[string]any{"search_term": 4}), 400, "M_BAD_JSON"},
 			{"unknown key", path, crit(map[string]any{"search_term": "x", "keys": []string{"content.secret"}}), 400, "M_INVALID_PARAM"},
 			{"unknown order", path, crit(map[string]any{"search_term": "x", "order_by": "random"}), 400, "M_INVALID_PARAM"},
-			{"bad filter", path, crit(map[string]any{"search_term": "x", "filter": map[string]any{"limit": 0}}), 400, "M_BAD_JSON"},
+			{"bad filter", path, crit(map[string]any{"search_term": "x", "filter": map[string]any{"limit": -1}}), 400, "M_BAD_JSON"},
 			{"filter not an object", path, crit(map[string]any{"search_term": "x", "filter": "all"}), 400, "M_BAD_JSON"},
 			{"negative context", path, crit(map[string]any{"search_term": "x", "event_context": map[string]any{"before_limit": -1}}), 400, "M_INVALID_PARAM"},
 			{"unknown grouping", path, crit(map[string]any{"search_term": "x", "groupings": map[string]any{"group_by": []any{map[string]any{"key": "type"}}}}), 400, "M_INVALID_PARAM"},
