@@ -31,6 +31,7 @@ type Store interface {
 	store.Pushers
 	store.Search
 	store.ServerNotices
+	store.DehydratedDevices
 }
 
 // Run runs the whole suite against stores made by open.
@@ -69,4 +70,5 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("E2EEClaimConcurrent", func(t *testing.T) { testE2EEClaimConcurrent(t, open(t)) })
 	t.Run("ToDevice", func(t *testing.T) { testToDevice(t, open(t)) })
 	t.Run("KeyBackups", func(t *testing.T) { testKeyBackups(t, open(t)) })
+	t.Run("DehydratedDevices", func(t *testing.T) { testDehydratedDevices(t, open(t)) })
 }
