@@ -46,7 +46,7 @@ func TestAccountData(t *testing.T) {
 		if err := alice.GetAccountData(ctx, "org.example.room", &got); !errors.Is(err, mautrix.MNotFound) {
 			t.Fatalf("global lookup of room type = %v", err)
 		}
-		udRestart(hs, alice)
+		restart(hs)
 		got = nil
 		if err := alice.GetRoomAccountData(ctx, room, "org.example.room", &got); err != nil || got["pinned"] != true {
 			t.Fatalf("GetRoomAccountData after restart = %v, %v", got, err)

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -20,58 +19,6 @@ import (
 	"myelin/internal/testkit/testdb"
 	"myelin/internal/testkit/testserver"
 )
-
-// reply is a decoded response.
-type reply struct {
-	status int
-	body   map[string]any
-	raw    string
-}
-
-func (r reply) str(key string) string { s, _ := r.body[key].(string); return s }
-
-// call makes a raw request. body is sent as is when it is a string, as
-// JSON otherwise (nil: no body).
-func call(t *testing.T, hs *testserver.Server, method, path, token string, body any) reply {
-	t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		data, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = strings.NewReader(string(data))
-	}
-	req, err := http.NewRequest(method, hs.URL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	r := reply{status: resp.StatusCode, raw: string(data)}
-	json.Unmarshal(data, &r.body)
-	return r
-}
-
-// expect fails unless the reply has the status and errcode ("" for none).
-func (r reply) expect(t *testing.T, status int, errcode string) reply {
-	t.Helper()
-	if r.status != status || r.str("errcode") != errcode {
-		t.Fatalf("got %d %s, want %d %q", r.status, r.raw, status, errcode)
-	}
-	return r
-}
 
 // expectUIA fails unless the reply is a user-interactive-auth 401 offering
 // exactly the one-stage flow stage, with the errcode ("" for none).
@@ -89,15 +36,6 @@ func (r reply) expectUIA(t *testing.T, stage, errcode string) string {
 		t.Fatalf("UIA flows %v, want [[%s]]", flows, stage)
 	}
 	return session
-}
-
-func client(t *testing.T, hs *testserver.Server, token string) *mautrix.Client {
-	t.Helper()
-	cli, err := mautrix.NewClient(hs.URL, "", token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cli
 }
 
 // available asserts whether a username is free (true) or taken.
@@ -119,20 +57,6 @@ func passwordAuth(user, password, session string) map[string]any {
 		a["session"] = session
 	}
 	return a
-}
-
-func login(t *testing.T, hs *testserver.Server, user, password, deviceID string) *mautrix.RespLogin {
-	t.Helper()
-	resp, err := client(t, hs, "").Login(context.Background(), &mautrix.ReqLogin{
-		Type:       mautrix.AuthTypePassword,
-		Identifier: mautrix.UserIdentifier{Type: mautrix.IdentifierTypeUser, User: user},
-		Password:   password,
-		DeviceID:   id.DeviceID(deviceID),
-	})
-	if err != nil {
-		t.Fatalf("login %s: %v", user, err)
-	}
-	return resp
 }
 
 func TestRegisterOpen(t *testing.T) {

@@ -64,9 +64,9 @@ func dirSetVisibility(u rmUser, room id.RoomID, visibility string) error {
 // dirVisibility reads a room's directory visibility without a token.
 func dirVisibility(t *testing.T, hs *testserver.Server, room id.RoomID) string {
 	t.Helper()
-	r := rmCall(t, hs, "", "GET", "/_matrix/client/v3/directory/list/room/"+url.PathEscape(room.String()), "")
-	rmExpect(t, r, 200, "")
-	return r.field("visibility")
+	r := call(t, hs, "GET", "/_matrix/client/v3/directory/list/room/"+url.PathEscape(room.String()), "", "")
+	r.expect(t, 200, "")
+	return r.str("visibility")
 }
 
 // TestRoomDirectory publishes rooms and lists, searches, filters and
@@ -194,13 +194,13 @@ func TestRoomDirectory(t *testing.T) {
 		}
 
 		// The visibility is durable.
-		rmRestart(hs)
+		restart(hs)
 		if v := dirVisibility(t, hs, big.RoomID); v != "public" {
 			t.Fatalf("after restart: %q", v)
 		}
 		// The legacy r0 prefix serves the endpoints too.
-		rmExpect(t, rmCall(t, hs, "", "GET", "/_matrix/client/r0/publicRooms", ""), 200, "")
-		rmExpect(t, rmCall(t, hs, "", "GET", "/_matrix/client/r0/directory/list/room/"+url.PathEscape(big.RoomID.String()), ""), 200, "")
+		call(t, hs, "GET", "/_matrix/client/r0/publicRooms", "", "").expect(t, 200, "")
+		call(t, hs, "GET", "/_matrix/client/r0/directory/list/room/"+url.PathEscape(big.RoomID.String()), "", "").expect(t, 200, "")
 	})
 }
 
@@ -242,8 +242,8 @@ func TestRoomDirectoryPagination(t *testing.T) {
 			if since != "" {
 				q += "&since=" + url.QueryEscape(since)
 			}
-			r := rmCall(t, hs, "", "GET", q, "")
-			rmExpect(t, r, 200, "")
+			r := call(t, hs, "GET", q, "", "")
+			r.expect(t, 200, "")
 			var p dirPage
 			mustNot(t, json.Unmarshal([]byte(r.raw), &p))
 			if p.Total != 5 || (len(pages) == 0) != (p.PrevBatch == "") {
@@ -320,7 +320,7 @@ func TestRoomDirectoryBadInput(t *testing.T) {
 			{"query: over-size body", alice.token, "POST", pub, big, 413, "M_TOO_LARGE"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				rmExpect(t, rmCall(t, hs, tc.token, tc.method, tc.path, tc.body), tc.status, tc.errcode)
+				call(t, hs, tc.method, tc.path, tc.token, tc.body).expect(t, tc.status, tc.errcode)
 			})
 		}
 		if v := dirVisibility(t, hs, resp.RoomID); v != "private" {

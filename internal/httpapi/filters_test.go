@@ -36,7 +36,7 @@ func TestFilters(t *testing.T) {
 		if err != nil || again.FilterID != resp.FilterID {
 			t.Fatalf("identical filter = %+v, %v; want %s", again, err, resp.FilterID)
 		}
-		udRestart(hs, alice)
+		restart(hs)
 		status, body := udDo(t, hs, alice.token, "GET", "/_matrix/client/r0/user/@alice:localhost/filter/"+resp.FilterID, "")
 		if status != 200 || !strings.Contains(body, `"lazy_load_members":true`) || !strings.Contains(body, `"limit":20`) {
 			t.Fatalf("GET filter = %d %s", status, body)

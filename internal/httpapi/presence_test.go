@@ -35,7 +35,7 @@ func TestPresence(t *testing.T) {
 		if err := alice.SetDisplayName(ctx, "Alice"); err != nil {
 			t.Fatal(err)
 		}
-		udRestart(hs, alice, bob)
+		restart(hs)
 		if err := alice.SetPresence(ctx, mautrix.ReqPresence{Presence: event.PresenceUnavailable}); err != nil {
 			t.Fatal(err)
 		}

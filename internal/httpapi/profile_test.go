@@ -39,7 +39,7 @@ func TestProfile(t *testing.T) {
 		if err != nil || p.DisplayName != "Alice Liddell" || p.AvatarURL != avatar {
 			t.Fatalf("GetProfile = %+v, %v", p, err)
 		}
-		udRestart(hs, alice, bob)
+		restart(hs)
 		status, body := udDo(t, hs, "", "GET", "/_matrix/client/v3/profile/@alice:localhost", "")
 		if status != 200 || body != `{"avatar_url":"mxc://localhost/abcDEF_123-x","displayname":"Alice Liddell","m.tz":"Europe/London","org.example.pet":{"name":"Dinah","weight":3.5}}` {
 			t.Fatalf("GET profile (no auth, after restart) = %d %s", status, body)

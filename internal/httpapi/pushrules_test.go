@@ -101,7 +101,7 @@ func TestPushRules(t *testing.T) {
 		if cur, _ := hs.Srv.AccountData.Position(ctx); hs.Srv.Notifier.Position("account_data") != cur {
 			t.Fatalf("notifier saw account_data %d, want %d", hs.Srv.Notifier.Position("account_data"), cur)
 		}
-		udRestart(hs, alice)
+		restart(hs)
 
 		rs, err = alice.GetPushRules(ctx)
 		if err != nil {

@@ -175,15 +175,15 @@ func TestReceipts(t *testing.T) {
 		}
 
 		// Receipts are durable.
-		rmRestart(hs)
+		restart(hs)
 		if r := rcReceipts(t, hs, "@bob:localhost", room); !r.has("m.read", "@bob:localhost", e1, "") ||
 			!r.has("m.read.private", "@bob:localhost", e2, "") {
 			t.Fatalf("after restart: %v", r)
 		}
 		// The legacy r0 prefix serves both endpoints.
 		base := "/_matrix/client/r0/rooms/" + url.PathEscape(room.String())
-		rmExpect(t, rmCall(t, hs, alice.token, "POST", base+"/receipt/m.read/"+url.PathEscape(e2.String()), `{}`), 200, "")
-		rmExpect(t, rmCall(t, hs, alice.token, "POST", base+"/read_markers", `{"m.fully_read":"`+e2.String()+`"}`), 200, "")
+		call(t, hs, "POST", base+"/receipt/m.read/"+url.PathEscape(e2.String()), alice.token, `{}`).expect(t, 200, "")
+		call(t, hs, "POST", base+"/read_markers", alice.token, `{"m.fully_read":"`+e2.String()+`"}`).expect(t, 200, "")
 	})
 }
 
@@ -254,7 +254,7 @@ func TestReceiptsBadInput(t *testing.T) {
 			{"markers: over-size body", alice.token, "POST", markers, big, 413, "M_TOO_LARGE"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				rmExpect(t, rmCall(t, hs, tc.token, tc.method, tc.path, tc.body), tc.status, tc.errcode)
+				call(t, hs, tc.method, tc.path, tc.token, tc.body).expect(t, tc.status, tc.errcode)
 			})
 		}
 		if pos, _ := hs.Srv.Receipts.Position(ctx); pos != pos0 {
@@ -273,6 +273,6 @@ func TestReceiptsBadInput(t *testing.T) {
 		mustNot(t, carol.SendReceipt(ctx, room, e2, event.ReceiptTypeRead, nil))
 		mustNot(t, alice.SendReceipt(ctx, room, threaded, event.ReceiptTypeRead, &mautrix.ReqSendReceipt{ThreadID: e1.String()}))
 		// An empty body counts as {}.
-		rmExpect(t, rmCall(t, hs, alice.token, "POST", receipt(rp, "m.read", e2.String()), ""), 200, "")
+		call(t, hs, "POST", receipt(rp, "m.read", e2.String()), alice.token, "").expect(t, 200, "")
 	})
 }

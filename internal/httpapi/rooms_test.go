@@ -2,11 +2,7 @@ package httpapi_test
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -29,103 +25,9 @@ type rmUser struct {
 // rmLogin creates an account (if needed) and logs in on a new device.
 func rmLogin(t *testing.T, hs *testserver.Server, name string) rmUser {
 	t.Helper()
-	ctx := context.Background()
-	hs.Srv.Users.CreateAccount(ctx, name, "password", false)
-	cli, err := mautrix.NewClient(hs.URL, "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := cli.Login(ctx, &mautrix.ReqLogin{
-		Type:             mautrix.AuthTypePassword,
-		Identifier:       mautrix.UserIdentifier{Type: mautrix.IdentifierTypeUser, User: name},
-		Password:         "password",
-		StoreCredentials: true,
-	})
-	if err != nil {
-		t.Fatalf("login %s: %v", name, err)
-	}
+	hs.Srv.Users.CreateAccount(context.Background(), name, "password", false)
+	cli, resp := loginClient(t, hs, name)
 	return rmUser{cli, resp.AccessToken}
-}
-
-// rmReply is a raw response.
-type rmReply struct {
-	status int
-	raw    string
-}
-
-func (r rmReply) errcode() string {
-	var b struct {
-		Errcode string `json:"errcode"`
-	}
-	json.Unmarshal([]byte(r.raw), &b)
-	return b.Errcode
-}
-
-func (r rmReply) field(key string) string {
-	var b map[string]any
-	json.Unmarshal([]byte(r.raw), &b)
-	s, _ := b[key].(string)
-	return s
-}
-
-// rmCall makes a raw request; body is sent as is.
-func rmCall(t *testing.T, hs *testserver.Server, token, method, path, body string) rmReply {
-	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, hs.URL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return rmReply{resp.StatusCode, string(data)}
-}
-
-func rmExpect(t *testing.T, r rmReply, status int, errcode string) {
-	t.Helper()
-	if r.status != status || r.errcode() != errcode {
-		t.Fatalf("got %d %s, want %d %q", r.status, r.raw, status, errcode)
-	}
-}
-
-// rmRestart restarts the server and drops the clients' idle connections to
-// the old one (a reused dead connection fails a non-idempotent request).
-func rmRestart(hs *testserver.Server) {
-	hs.Restart()
-	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
-}
-
-func mustNot(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// rmHTTPError returns the Matrix errcode and status of a mautrix error.
-func rmHTTPError(err error) (int, string) {
-	var he mautrix.HTTPError
-	if errors.As(err, &he) && he.RespError != nil {
-		return he.Response.StatusCode, he.RespError.ErrCode
-	}
-	return 0, ""
-}
-
-func expectMatrixError(t *testing.T, err error, status int, errcode string) {
-	t.Helper()
-	if st, code := rmHTTPError(err); st != status || code != errcode {
-		t.Fatalf("error = %v, want %d %s", err, status, errcode)
-	}
 }
 
 // TestRoomsEveryVersion creates a room of every room version, sends, joins
@@ -258,7 +160,7 @@ func TestRoomsTransactionIDs(t *testing.T) {
 		redaction, err := alice.RedactEvent(ctx, roomID, second.EventID, mautrix.ReqRedact{TxnID: "r1"})
 		mustNot(t, err)
 
-		rmRestart(hs)
+		restart(hs)
 		again, err = alice.SendMessageEvent(ctx, roomID, event.EventMessage, content, mautrix.ReqSendEvent{TransactionID: "txn1"})
 		mustNot(t, err)
 		if again.EventID != first.EventID {
@@ -299,7 +201,7 @@ func TestRoomsRestart(t *testing.T) {
 		mustNot(t, err)
 		sent = append(sent, topic.EventID)
 
-		rmRestart(hs)
+		restart(hs)
 		for _, eid := range sent {
 			if _, err := bob.GetEvent(ctx, roomID, eid); err != nil {
 				t.Fatalf("event %s lost across the restart: %v", eid, err)
@@ -656,13 +558,13 @@ func TestRoomsUpgrade(t *testing.T) {
 		oldID := resp.RoomID
 		_, err = bob.JoinRoomByID(ctx, oldID)
 		mustNot(t, err)
-		r := rmCall(t, hs, bob.token, "POST", "/_matrix/client/v3/rooms/"+url.PathEscape(oldID.String())+"/upgrade", `{"new_version":"12"}`)
-		rmExpect(t, r, 403, "M_FORBIDDEN")
-		r = rmCall(t, hs, alice.token, "POST", "/_matrix/client/v3/rooms/"+url.PathEscape(oldID.String())+"/upgrade", `{"new_version":"99"}`)
-		rmExpect(t, r, 400, "M_UNSUPPORTED_ROOM_VERSION")
-		r = rmCall(t, hs, alice.token, "POST", "/_matrix/client/v3/rooms/"+url.PathEscape(oldID.String())+"/upgrade", `{"new_version":"12"}`)
-		rmExpect(t, r, 200, "")
-		newID := id.RoomID(r.field("replacement_room"))
+		r := call(t, hs, "POST", "/_matrix/client/v3/rooms/"+url.PathEscape(oldID.String())+"/upgrade", bob.token, `{"new_version":"12"}`)
+		r.expect(t, 403, "M_FORBIDDEN")
+		r = call(t, hs, "POST", "/_matrix/client/v3/rooms/"+url.PathEscape(oldID.String())+"/upgrade", alice.token, `{"new_version":"99"}`)
+		r.expect(t, 400, "M_UNSUPPORTED_ROOM_VERSION")
+		r = call(t, hs, "POST", "/_matrix/client/v3/rooms/"+url.PathEscape(oldID.String())+"/upgrade", alice.token, `{"new_version":"12"}`)
+		r.expect(t, 200, "")
+		newID := id.RoomID(r.str("replacement_room"))
 		var tomb event.TombstoneEventContent
 		mustNot(t, bob.StateEvent(ctx, oldID, event.StateTombstone, "", &tomb))
 		if tomb.ReplacementRoom != newID {
@@ -724,7 +626,7 @@ func TestRoomsEncryptionDefault(t *testing.T) {
 		mustNot(t, err)
 
 		hs.Config.Encryption.Default = "off"
-		rmRestart(hs)
+		restart(hs)
 		off, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat"})
 		mustNot(t, err)
 		err = alice.StateEvent(ctx, off.RoomID, event.StateEncryption, "", &enc)
@@ -851,15 +753,15 @@ func TestRoomsBadInput(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				token := map[string]string{"alice": alice.token, "bob": bob.token}[tc.who]
-				rmExpect(t, rmCall(t, hs, token, tc.method, v3+tc.path, tc.body), tc.status, tc.errcode)
+				call(t, hs, tc.method, v3+tc.path, token, tc.body).expect(t, tc.status, tc.errcode)
 			})
 		}
 		if pos := hs.Srv.Notifier.Position("events"); pos != posBefore {
 			t.Fatalf("failed requests stored events: position %d, was %d", pos, posBefore)
 		}
 		// The legacy r0 prefix serves the same endpoints.
-		rmExpect(t, rmCall(t, hs, alice.token, "GET", "/_matrix/client/r0/rooms/"+room+"/state/m.room.create", ""), 200, "")
-		rmExpect(t, rmCall(t, hs, alice.token, "GET", "/_matrix/client/r0/joined_rooms", ""), 200, "")
+		call(t, hs, "GET", "/_matrix/client/r0/rooms/"+room+"/state/m.room.create", alice.token, "").expect(t, 200, "")
+		call(t, hs, "GET", "/_matrix/client/r0/joined_rooms", alice.token, "").expect(t, 200, "")
 		rooms, err := alice.JoinedRooms(ctx)
 		mustNot(t, err)
 		if len(rooms.JoinedRooms) != 1 {

@@ -176,7 +176,7 @@ func TestScannerEncryptedAttachments(t *testing.T) {
 		// Uploading the same ciphertext again is refused.
 		mdDo(t, hs, alice.token, "POST", "/_matrix/media/v3/upload", badCT, "Content-Type", "application/octet-stream").expect(t, 403, "M_FORBIDDEN")
 		// After a restart too (verdicts and quarantine are stored).
-		rmRestart(hs)
+		restart(hs)
 		mdDo(t, hs, bob.token, "POST", proxy+"download_encrypted", badBody).expect(t, 403, "MCS_MEDIA_NOT_CLEAN")
 		mdDo(t, hs, bob.token, "POST", proxy+"download_encrypted", body).expect(t, 200, "")
 

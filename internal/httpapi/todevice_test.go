@@ -63,7 +63,7 @@ func TestToDevice(t *testing.T) {
 		}
 		// Not acknowledged yet: the same since gets them again, also after
 		// a restart.
-		rmRestart(hs)
+		restart(hs)
 		if again := bob1.syncToDevice(t, hs, since1, 0); len(again.ToDevice.Events) != 2 {
 			t.Fatalf("BOB1 to_device again = %+v", again.ToDevice)
 		}

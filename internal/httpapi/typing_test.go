@@ -73,12 +73,11 @@ func TestTyping(t *testing.T) {
 			t.Fatal("expiry did not notify")
 		}
 		// Over the cap, a timeout is accepted and capped.
-		r := rmCall(t, hs, alice.token, "PUT", "/_matrix/client/v3/rooms/"+url.PathEscape(room)+"/typing/@alice:localhost",
-			`{"typing":true,"timeout":9007199254740991}`)
-		rmExpect(t, r, 200, "")
+		r := call(t, hs, "PUT", "/_matrix/client/v3/rooms/"+url.PathEscape(room)+"/typing/@alice:localhost", alice.token, `{"typing":true,"timeout":9007199254740991}`)
+		r.expect(t, 200, "")
 		// The legacy r0 prefix serves the endpoint too.
-		r = rmCall(t, hs, alice.token, "PUT", "/_matrix/client/r0/rooms/"+url.PathEscape(room)+"/typing/@alice:localhost", `{"typing":false}`)
-		rmExpect(t, r, 200, "")
+		r = call(t, hs, "PUT", "/_matrix/client/r0/rooms/"+url.PathEscape(room)+"/typing/@alice:localhost", alice.token, `{"typing":false}`)
+		r.expect(t, 200, "")
 	})
 }
 
@@ -117,7 +116,7 @@ func TestTypingBadInput(t *testing.T) {
 			{"over-size body", alice.token, path(room, "@alice:localhost"), `{"typing":true,"x":"` + strings.Repeat("a", int(hs.Config.MaxRequestBytes)) + `"}`, 413, "M_TOO_LARGE"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				rmExpect(t, rmCall(t, hs, tc.token, "PUT", tc.path, tc.body), tc.status, tc.errcode)
+				call(t, hs, "PUT", tc.path, tc.token, tc.body).expect(t, tc.status, tc.errcode)
 			})
 		}
 		if got := hs.Srv.Typing.Typing([]string{resp.RoomID.String()}); len(got) != 0 {
@@ -151,8 +150,8 @@ func ephDoSync(t *testing.T, hs *testserver.Server, token, since string, timeout
 	if since != "" {
 		q += "&since=" + url.QueryEscape(since)
 	}
-	r := rmCall(t, hs, token, "GET", q, "")
-	rmExpect(t, r, 200, "")
+	r := call(t, hs, "GET", q, token, "")
+	r.expect(t, 200, "")
 	var s ephSync
 	mustNot(t, json.Unmarshal([]byte(r.raw), &s))
 	return s
