@@ -105,6 +105,9 @@ func Config(environ []string) (config.Config, error) {
 	// Complement's device-list tests upload unsigned device keys and change
 	// them under one device ID, which the strict default refuses.
 	cfg.Encryption.LenientDeviceKeys = true
+	// Complement does not test dehydrated devices, but Element does, against
+	// the same image.
+	cfg.Encryption.DehydratedDevices = true
 	if err := config.ApplyEnv(&cfg, environ); err != nil {
 		return cfg, err
 	}

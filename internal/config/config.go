@@ -96,6 +96,10 @@ type Encryption struct {
 	// default: the server then refuses keys the device did not sign and
 	// identity keys that change under an existing device ID.
 	LenientDeviceKeys bool `yaml:"lenient_device_keys"`
+	// DehydratedDevices serves dehydrated devices (MSC3814, unstable
+	// prefix org.matrix.msc3814.v1), which Element uses to receive room
+	// keys while none of the user's devices is online. Off by default.
+	DehydratedDevices bool `yaml:"dehydrated_devices"`
 }
 
 // Media holds the media repository settings.

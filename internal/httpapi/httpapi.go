@@ -62,6 +62,8 @@ type Services struct {
 	Scanner Scanner
 	// Notices is nil when server notices are off.
 	Notices Notices
+	// Dehydration is nil when dehydrated devices (MSC3814) are off.
+	Dehydration Dehydration
 }
 
 // New builds the API over its services.

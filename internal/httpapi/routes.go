@@ -27,6 +27,7 @@ func (a *API) routes() []route {
 		a.noticeRoutes(),
 		a.keyRoutes(),
 		a.toDeviceRoutes(),
+		a.dehydrationRoutes(),
 		a.keyBackupRoutes(),
 		a.mediaRoutes(),
 		a.scannerRoutes(),

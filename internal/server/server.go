@@ -145,6 +145,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		db.Close()
 		return nil, err
 	}
+	// Dehydrated devices (MSC3814) are served only when configured.
+	var dehydration httpapi.Dehydration
+	if cfg.Encryption.DehydratedDevices {
+		dehydration = e2ee.NewDehydration(s.E2EE, db)
+	}
 	var scanner httpapi.Scanner
 	if s.Media.ScannerEnabled() {
 		scanner = s.Media
@@ -175,6 +180,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		Notices:     newNotices(cfg, noticesUser, db, s.Rooms, s.AccountData),
 		Media:       s.Media,
 		Scanner:     scanner,
+		Dehydration: dehydration,
 	})
 	return s, nil
 }
