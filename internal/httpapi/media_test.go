@@ -41,23 +41,8 @@ type mdUser struct {
 
 func mdLogin(t *testing.T, hs *testserver.Server, name string, admin bool) mdUser {
 	t.Helper()
-	ctx := context.Background()
-	if _, err := hs.Srv.Users.CreateAccount(ctx, name, "password", admin); err != nil {
-		t.Fatal(err)
-	}
-	cli, err := mautrix.NewClient(hs.URL, "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := cli.Login(ctx, &mautrix.ReqLogin{
-		Type:             mautrix.AuthTypePassword,
-		Identifier:       mautrix.UserIdentifier{Type: mautrix.IdentifierTypeUser, User: name},
-		Password:         "password",
-		StoreCredentials: true,
-	})
-	if err != nil {
-		t.Fatalf("login %s: %v", name, err)
-	}
+	createAccount(t, hs, name, admin)
+	cli, resp := loginClient(t, hs, name)
 	return mdUser{cli, resp.AccessToken}
 }
 
@@ -99,25 +84,7 @@ func mdDo(t *testing.T, hs *testserver.Server, token, method, path string, body 
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequest(method, hs.URL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, data := do(t, hs, token, method, path, rd, header...)
 	return mdResponse{resp.StatusCode, resp.Header, data}
 }
 

@@ -80,22 +80,8 @@ func BenchmarkSyncWakeup(b *testing.B) {
 
 func benchLogin(b *testing.B, hs *testserver.Server, name string) *mautrix.Client {
 	b.Helper()
-	ctx := context.Background()
-	if _, err := hs.Srv.Users.CreateAccount(ctx, name, "password", false); err != nil {
-		b.Fatal(err)
-	}
-	cli, err := mautrix.NewClient(hs.URL, "", "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := cli.Login(ctx, &mautrix.ReqLogin{
-		Type:             mautrix.AuthTypePassword,
-		Identifier:       mautrix.UserIdentifier{Type: mautrix.IdentifierTypeUser, User: name},
-		Password:         "password",
-		StoreCredentials: true,
-	}); err != nil {
-		b.Fatal(err)
-	}
+	createAccount(b, hs, name, false)
+	cli, _ := loginClient(b, hs, name)
 	return cli
 }
 

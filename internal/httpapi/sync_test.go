@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -30,50 +29,19 @@ type syUser struct {
 
 func syLogin(t *testing.T, hs *testserver.Server, name string) syUser {
 	t.Helper()
-	ctx := context.Background()
-	if _, err := hs.Srv.Users.CreateAccount(ctx, name, "password", false); err != nil {
-		t.Fatalf("creating %s: %v", name, err)
-	}
-	cli, err := mautrix.NewClient(hs.URL, "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := cli.Login(ctx, &mautrix.ReqLogin{
-		Type:             mautrix.AuthTypePassword,
-		Identifier:       mautrix.UserIdentifier{Type: mautrix.IdentifierTypeUser, User: name},
-		Password:         "password",
-		StoreCredentials: true,
-	})
-	if err != nil {
-		t.Fatalf("login %s: %v", name, err)
-	}
+	createAccount(t, hs, name, false)
+	cli, resp := loginClient(t, hs, name)
 	return syUser{cli, resp.AccessToken, resp.UserID.String()}
 }
 
 // syGet makes a raw GET request and returns the status and body.
 func syGet(t *testing.T, hs *testserver.Server, token, path string, query url.Values) (int, []byte) {
 	t.Helper()
-	u := hs.URL + path
 	if len(query) > 0 {
-		u += "?" + query.Encode()
+		path += "?" + query.Encode()
 	}
-	req, err := http.NewRequest(http.MethodGet, u, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.StatusCode, body
+	resp, body := do(t, hs, token, http.MethodGet, path, nil)
+	return resp.StatusCode, body
 }
 
 // syncRaw runs a /sync with raw query parameters and decodes the answer.

@@ -3,8 +3,6 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -53,24 +51,8 @@ type udCall struct {
 // and body.
 func udDo(t *testing.T, hs *testserver.Server, token, method, path, body string) (int, string) {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, hs.URL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	r := call(t, hs, method, path, token, body)
+	return r.status, r.raw
 }
 
 // udRun runs table calls as subtests.
@@ -97,14 +79,4 @@ func udJSON(t *testing.T, body string) map[string]any {
 		t.Fatalf("body %q: %v", body, err)
 	}
 	return m
-}
-
-// udRestart restarts the server and drops the clients' idle connections to
-// the old process, so that no request is sent on a dead one.
-func udRestart(hs *testserver.Server, users ...udUser) {
-	hs.Restart()
-	http.DefaultClient.CloseIdleConnections()
-	for _, u := range users {
-		u.Client.Client.CloseIdleConnections()
-	}
 }
