@@ -23,10 +23,15 @@ var supportedVersions = []string{
 
 // versions serves GET /_matrix/client/versions
 // (https://spec.matrix.org/v1.19/client-server-api/#get_matrixclientversions).
+// Unstable features are advertised only when they are served.
 func (a *API) versions(w http.ResponseWriter, r *http.Request) {
+	unstable := map[string]bool{}
+	if a.svc.Dehydration != nil {
+		unstable["org.matrix.msc3814"] = true
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"versions":          supportedVersions,
-		"unstable_features": map[string]bool{},
+		"unstable_features": unstable,
 	})
 }
 
