@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"myelin/internal/store"
 )
@@ -134,7 +132,7 @@ func (db *DB) DeleteDevices(ctx context.Context, localpart string, deviceIDs []s
 			for _, id := range chunk {
 				args = append(args, id)
 			}
-			in := paramList(2, len(chunk))
+			in := placeholders(2, len(chunk))
 			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE localpart = $1 AND device_id IN (`+in+`)`, args...); err != nil {
 				return fmt.Errorf("sqlstore: deleting sessions: %w", err)
 			}
@@ -147,18 +145,6 @@ func (db *DB) DeleteDevices(ctx context.Context, localpart string, deviceIDs []s
 		}
 		return nil
 	})
-}
-
-// paramList returns "$first, ..., $(first+n-1)".
-func paramList(first, n int) string {
-	var b strings.Builder
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("$" + strconv.Itoa(first+i))
-	}
-	return b.String()
 }
 
 // CreateSession implements store.Accounts.
