@@ -46,7 +46,7 @@ func (p dirPage) ids() []string {
 }
 
 // dirQuery POSTs a /publicRooms query with mautrix.
-func dirQuery(t *testing.T, u rmUser, body map[string]any) dirPage {
+func dirQuery(t *testing.T, u testUser, body map[string]any) dirPage {
 	t.Helper()
 	var p dirPage
 	_, err := u.MakeRequest(context.Background(), http.MethodPost, u.BuildClientURL("v3", "publicRooms"), body, &p)
@@ -55,7 +55,7 @@ func dirQuery(t *testing.T, u rmUser, body map[string]any) dirPage {
 }
 
 // dirSetVisibility sets a room's directory visibility with mautrix.
-func dirSetVisibility(u rmUser, room id.RoomID, visibility string) error {
+func dirSetVisibility(u testUser, room id.RoomID, visibility string) error {
 	_, err := u.MakeRequest(context.Background(), http.MethodPut, u.BuildClientURL("v3", "directory", "list", "room", room),
 		map[string]string{"visibility": visibility}, nil)
 	return err
@@ -89,7 +89,7 @@ func TestRoomDirectory(t *testing.T) {
 				{Type: event.StateRoomAvatar, Content: event.Content{Raw: map[string]any{"url": "mxc://localhost/wombat"}}},
 			}})
 		mustNot(t, err)
-		for _, u := range []rmUser{bob, carol} {
+		for _, u := range []testUser{bob, carol} {
 			_, err := u.JoinRoomByID(ctx, big.RoomID)
 			mustNot(t, err)
 		}
@@ -211,7 +211,7 @@ func TestRoomDirectoryPagination(t *testing.T) {
 		t.Parallel()
 		ctx := context.Background()
 		hs := testserver.Start(t, e)
-		users := []rmUser{rmLogin(t, hs, "u0"), rmLogin(t, hs, "u1"), rmLogin(t, hs, "u2")}
+		users := []testUser{rmLogin(t, hs, "u0"), rmLogin(t, hs, "u1"), rmLogin(t, hs, "u2")}
 		// Rooms with 1, 2, 3, 1 and 2 joined members.
 		var rooms []id.RoomID
 		for i, members := range []int{1, 2, 3, 1, 2} {

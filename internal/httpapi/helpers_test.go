@@ -93,6 +93,13 @@ func (r reply) expect(t testing.TB, status int, errcode string) reply {
 	return r
 }
 
+// testUser is a logged-in test user: a mautrix client holding its
+// credentials, and its raw access token.
+type testUser struct {
+	*mautrix.Client
+	token string
+}
+
 // client returns a mautrix client of hs using token ("" for none).
 func client(t testing.TB, hs *testserver.Server, token string) *mautrix.Client {
 	t.Helper()

@@ -18,7 +18,7 @@ import (
 )
 
 // rcSend sends a text message and returns its ID.
-func rcSend(t *testing.T, u rmUser, room id.RoomID, content map[string]any) id.EventID {
+func rcSend(t *testing.T, u testUser, room id.RoomID, content map[string]any) id.EventID {
 	t.Helper()
 	if content == nil {
 		content = map[string]any{"msgtype": "m.text", "body": "hello"}

@@ -16,18 +16,12 @@ import (
 	"myelin/internal/testkit/testserver"
 )
 
-// rmUser is a logged-in test user.
-type rmUser struct {
-	*mautrix.Client
-	token string
-}
-
 // rmLogin creates an account (if needed) and logs in on a new device.
-func rmLogin(t *testing.T, hs *testserver.Server, name string) rmUser {
+func rmLogin(t *testing.T, hs *testserver.Server, name string) testUser {
 	t.Helper()
 	hs.Srv.Users.CreateAccount(context.Background(), name, "password", false)
 	cli, resp := loginClient(t, hs, name)
-	return rmUser{cli, resp.AccessToken}
+	return testUser{cli, resp.AccessToken}
 }
 
 // TestRoomsEveryVersion creates a room of every room version, sends, joins
@@ -56,7 +50,7 @@ func TestRoomsEveryVersion(t *testing.T) {
 				mustNot(t, err)
 				reply, err := bob.SendMessageEvent(ctx, roomID, event.EventMessage, map[string]any{"msgtype": "m.text", "body": "hi"})
 				mustNot(t, err)
-				for _, u := range []rmUser{alice, bob} {
+				for _, u := range []testUser{alice, bob} {
 					for _, eid := range []id.EventID{msg.EventID, reply.EventID} {
 						ev, err := u.GetEvent(ctx, roomID, eid)
 						mustNot(t, err)

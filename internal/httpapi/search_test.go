@@ -48,7 +48,7 @@ func TestSearch(t *testing.T) {
 		resp, err := alice.CreateRoom(ctx, &mautrix.ReqCreateRoom{Preset: "private_chat", Name: "Greetings"})
 		mustNot(t, err)
 		roomID := resp.RoomID
-		send := func(u rmUser, room id.RoomID, body string) id.EventID {
+		send := func(u testUser, room id.RoomID, body string) id.EventID {
 			t.Helper()
 			r, err := u.SendMessageEvent(ctx, room, event.EventMessage, map[string]any{"msgtype": "m.text", "body": body})
 			mustNot(t, err)
@@ -60,7 +60,7 @@ func TestSearch(t *testing.T) {
 		redacted := send(alice, roomID, "a message to be redacted")
 		_, err = alice.RedactEvent(ctx, roomID, redacted)
 		mustNot(t, err)
-		search := func(u rmUser, next string, criteria map[string]any) map[string]any {
+		search := func(u testUser, next string, criteria map[string]any) map[string]any {
 			t.Helper()
 			path := "/_matrix/client/v3/search"
 			if next != "" {

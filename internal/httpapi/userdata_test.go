@@ -12,15 +12,9 @@ import (
 	"myelin/internal/testkit/testserver"
 )
 
-// udUser is a logged-in test user: a mautrix client and its raw token.
-type udUser struct {
-	*mautrix.Client
-	token string
-}
-
 // udLogin creates an account and a session for it directly through the
 // accounts service (login itself is tested elsewhere).
-func udLogin(t *testing.T, hs *testserver.Server, localpart string) udUser {
+func udLogin(t *testing.T, hs *testserver.Server, localpart string) testUser {
 	t.Helper()
 	ctx := context.Background()
 	uid, err := hs.Srv.Users.CreateAccount(ctx, localpart, "pw", false)
@@ -35,7 +29,7 @@ func udLogin(t *testing.T, hs *testserver.Server, localpart string) udUser {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return udUser{Client: cli, token: tok.AccessToken}
+	return testUser{Client: cli, token: tok.AccessToken}
 }
 
 // udCall is one raw request: method, path under the server, body (raw
