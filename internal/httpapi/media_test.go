@@ -33,17 +33,11 @@ import (
 	"myelin/internal/testkit/testserver"
 )
 
-// mdUser is a logged-in test user.
-type mdUser struct {
-	cli   *mautrix.Client
-	token string
-}
-
-func mdLogin(t *testing.T, hs *testserver.Server, name string, admin bool) mdUser {
+func mdLogin(t *testing.T, hs *testserver.Server, name string, admin bool) testUser {
 	t.Helper()
 	createAccount(t, hs, name, admin)
 	cli, resp := loginClient(t, hs, name)
-	return mdUser{cli, resp.AccessToken}
+	return testUser{cli, resp.AccessToken}
 }
 
 // mdResponse is a raw response.
@@ -89,9 +83,9 @@ func mdDo(t *testing.T, hs *testserver.Server, token, method, path string, body 
 }
 
 // mdUpload uploads through the client library and returns the URI.
-func mdUpload(t *testing.T, u mdUser, data []byte, contentType, name string) id.ContentURI {
+func mdUpload(t *testing.T, u testUser, data []byte, contentType, name string) id.ContentURI {
 	t.Helper()
-	resp, err := u.cli.UploadMedia(context.Background(), mautrix.ReqUploadMedia{ContentBytes: data, ContentType: contentType, FileName: name})
+	resp, err := u.Client.UploadMedia(context.Background(), mautrix.ReqUploadMedia{ContentBytes: data, ContentType: contentType, FileName: name})
 	if err != nil {
 		t.Fatalf("upload: %v", err)
 	}
@@ -168,7 +162,7 @@ func TestMediaUploadDownload(t *testing.T) {
 		if uri.Homeserver != "localhost" || len(uri.FileID) != 24 {
 			t.Fatalf("uri = %v", uri)
 		}
-		resp, err := alice.cli.Download(ctx, uri)
+		resp, err := alice.Client.Download(ctx, uri)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -252,7 +246,7 @@ func TestMediaUploadDownload(t *testing.T) {
 		mdDo(t, hs, alice.token, "GET", mediaPath("/_matrix/client/v1/media/download", uri), nil, "If-None-Match", etag).expect(t, 304, "")
 
 		// The config endpoints.
-		cfg, err := alice.cli.GetMediaConfig(ctx)
+		cfg, err := alice.Client.GetMediaConfig(ctx)
 		if err != nil || cfg.UploadSize != 50<<20 {
 			t.Fatalf("media config = %+v, %v", cfg, err)
 		}
@@ -264,7 +258,7 @@ func TestMediaUploadDownload(t *testing.T) {
 		// Everything survives a restart.
 		hs.Restart()
 		http.DefaultTransport.(*http.Transport).CloseIdleConnections()
-		if b, err := alice.cli.DownloadBytes(ctx, uri); err != nil || !bytes.Equal(b, text) {
+		if b, err := alice.Client.DownloadBytes(ctx, uri); err != nil || !bytes.Equal(b, text) {
 			t.Fatalf("after restart: %q, %v", b, err)
 		}
 	})
@@ -294,7 +288,7 @@ func TestMediaAsyncUpload(t *testing.T) {
 		alice := mdLogin(t, hs, "alice", false)
 		bob := mdLogin(t, hs, "bob", false)
 
-		created, err := alice.cli.CreateMXC(ctx)
+		created, err := alice.Client.CreateMXC(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -324,7 +318,7 @@ func TestMediaAsyncUpload(t *testing.T) {
 			got <- mdResponse{resp.StatusCode, resp.Header, b}
 		}()
 		time.Sleep(300 * time.Millisecond)
-		if _, err := alice.cli.UploadMedia(ctx, mautrix.ReqUploadMedia{
+		if _, err := alice.Client.UploadMedia(ctx, mautrix.ReqUploadMedia{
 			ContentBytes: []byte("async content"), ContentType: "text/plain", FileName: "a.txt", MXC: created.ContentURI,
 		}); err != nil {
 			t.Fatal(err)
@@ -337,20 +331,20 @@ func TestMediaAsyncUpload(t *testing.T) {
 
 		// The client library's background upload.
 		done := make(chan struct{})
-		async, err := alice.cli.UploadAsync(ctx, mautrix.ReqUploadMedia{
+		async, err := alice.Client.UploadAsync(ctx, mautrix.ReqUploadMedia{
 			ContentBytes: []byte("background"), ContentType: "text/plain", DoneCallback: func() { close(done) },
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		<-done
-		if b, err := alice.cli.DownloadBytes(ctx, async.ContentURI); err != nil || string(b) != "background" {
+		if b, err := alice.Client.DownloadBytes(ctx, async.ContentURI); err != nil || string(b) != "background" {
 			t.Fatalf("UploadAsync download = %q, %v", b, err)
 		}
 
 		// At most three pending media IDs per user.
 		for i := 0; i < 3; i++ {
-			if _, err := bob.cli.CreateMXC(ctx); err != nil {
+			if _, err := bob.Client.CreateMXC(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -421,7 +415,7 @@ func TestMediaThumbnails(t *testing.T) {
 
 		// The client library's thumbnail call.
 		uri := mdUpload(t, alice, bigPNG, "image/png", "big.png")
-		resp, err := alice.cli.DownloadThumbnail(context.Background(), uri, 96, 96, mautrix.DownloadThumbnailExtra{Method: "crop", Animated: true})
+		resp, err := alice.Client.DownloadThumbnail(context.Background(), uri, 96, 96, mautrix.DownloadThumbnailExtra{Method: "crop", Animated: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -575,7 +569,7 @@ func TestMediaBadInput(t *testing.T) {
 			})
 		}
 		// Nothing above changed the medium.
-		if b, err := alice.cli.DownloadBytes(context.Background(), uri); err != nil || string(b) != "data" {
+		if b, err := alice.Client.DownloadBytes(context.Background(), uri); err != nil || string(b) != "data" {
 			t.Fatalf("medium after bad input: %q, %v", b, err)
 		}
 	})
@@ -694,7 +688,7 @@ func TestMediaURLPreview(t *testing.T) {
 		if err != nil {
 			t.Fatalf("og:image = %q", imgURI)
 		}
-		if b, err := alice.cli.DownloadBytes(context.Background(), parsed); err != nil || !bytes.Equal(b, img) {
+		if b, err := alice.Client.DownloadBytes(context.Background(), parsed); err != nil || !bytes.Equal(b, img) {
 			t.Fatalf("preview image download: %d bytes, %v", len(b), err)
 		}
 		// Cached: the page is not fetched again (also over the v3 path).

@@ -288,7 +288,7 @@ func TestScannerPlainMedia(t *testing.T) {
 		// nothing is kept.
 		before := blobFiles(t, hs)
 		mdDo(t, hs, alice.token, "POST", "/_matrix/media/v3/upload?filename=eicar.com", []byte(eicar), "Content-Type", "application/octet-stream").expect(t, 403, "M_FORBIDDEN")
-		created, err := alice.cli.CreateMXC(ctx)
+		created, err := alice.Client.CreateMXC(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,18 +20,17 @@ import (
 	"myelin/internal/testkit/testserver"
 )
 
-// syUser is a logged-in user of the sync tests.
+// syUser is a logged-in user of the sync tests, with its user ID.
 type syUser struct {
-	*mautrix.Client
-	token string
-	id    string
+	testUser
+	id string
 }
 
 func syLogin(t *testing.T, hs *testserver.Server, name string) syUser {
 	t.Helper()
 	createAccount(t, hs, name, false)
 	cli, resp := loginClient(t, hs, name)
-	return syUser{cli, resp.AccessToken, resp.UserID.String()}
+	return syUser{testUser{cli, resp.AccessToken}, resp.UserID.String()}
 }
 
 // syGet makes a raw GET request and returns the status and body.
