@@ -41,17 +41,8 @@ func newCryptoClient(t *testing.T, hs *testserver.Server, name, deviceID string)
 	t.Helper()
 	ctx := context.Background()
 	hs.Srv.Users.CreateAccount(ctx, name, "password", false)
-	cli, err := mautrix.NewClient(hs.URL, "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cli.Login(ctx, &mautrix.ReqLogin{
-		Type:       mautrix.AuthTypePassword,
-		Identifier: mautrix.UserIdentifier{Type: mautrix.IdentifierTypeUser, User: name},
-		Password:   "password", DeviceID: id.DeviceID(deviceID), StoreCredentials: true,
-	}); err != nil {
-		t.Fatalf("login %s: %v", name, err)
-	}
+	cli := client(t, hs, "")
+	passwordLogin(t, cli, name, "password", deviceID, true)
 	state := mautrix.NewMemoryStateStore()
 	cli.StateStore = state
 	log := zerolog.Nop()

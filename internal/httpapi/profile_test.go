@@ -201,10 +201,7 @@ func TestUserDirectorySearch(t *testing.T) {
 
 func carolSearch(t *testing.T, hs *testserver.Server, term string, limit int) (*mautrix.RespSearchUserDirectory, error) {
 	t.Helper()
-	cli, err := mautrix.NewClient(hs.URL, "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cli := client(t, hs, "")
 	tok, err := hs.Srv.Users.NewSession(context.Background(), "carol", "", "", "127.0.0.1", false)
 	if err != nil {
 		t.Fatal(err)
