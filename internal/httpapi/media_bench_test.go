@@ -35,20 +35,8 @@ const benchFileSize = 10 << 20
 func benchServer(b *testing.B, tweaks ...func(*config.Config)) (*testserver.Server, string) {
 	b.Helper()
 	hs := testserver.Start(b, testdb.Engines(b)[0], tweaks...)
-	if _, err := hs.Srv.Users.CreateAccount(b.Context(), "bench", "password", false); err != nil {
-		b.Fatal(err)
-	}
-	body, _ := json.Marshal(map[string]any{"type": "m.login.password", "user": "bench", "password": "password"})
-	resp, err := http.Post(hs.URL+"/_matrix/client/v3/login", "application/json", bytes.NewReader(body))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var login struct {
-		AccessToken string `json:"access_token"`
-	}
-	json.NewDecoder(resp.Body).Decode(&login)
-	return hs, login.AccessToken
+	createAccount(b, hs, "bench", false)
+	return hs, login(b, hs, "bench", "password", "").AccessToken
 }
 
 // benchDo makes a request and drains the response.
