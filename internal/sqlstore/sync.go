@@ -89,7 +89,7 @@ func sortByPos(evs []store.Event, ascending bool) {
 	})
 }
 
-// Snapshots implements store.Sync: one recursive query collects the base
+// Snapshots implements store.Rooms: one recursive query collects the base
 // chains of all the snapshots, which are then applied in memory.
 func (db *DB) Snapshots(ctx context.Context, nids []int64) (map[int64]store.StateMap, error) {
 	out := make(map[int64]store.StateMap, len(nids))

@@ -245,8 +245,7 @@ type Rooms interface {
 	// Snapshot returns the state of a snapshot (nid 0 is the empty state).
 	Snapshot(ctx context.Context, nid int64) (StateMap, error)
 	// Snapshots returns the state of each snapshot, by NID (0 is the
-	// empty state), read together (as store.Sync's). The maps must not be
-	// modified.
+	// empty state), read together. The maps must not be modified.
 	Snapshots(ctx context.Context, nids []int64) (map[int64]StateMap, error)
 	// StateKeys returns interned state keys by NID.
 	StateKeys(ctx context.Context, nids []int64) ([]StateKey, error)

@@ -38,9 +38,6 @@ type Sync interface {
 	// (forward false) or ascending (forward true). Ranges must name
 	// distinct rooms.
 	RangeEvents(ctx context.Context, ranges []EventRange, forward bool) ([]Event, error)
-	// Snapshots returns the state of each snapshot, by NID (0 is the empty
-	// state). The maps must not be modified.
-	Snapshots(ctx context.Context, nids []int64) (map[int64]StateMap, error)
 	// RoomSummaries returns the summary of each room as the given user
 	// sees it (the user is never a hero).
 	RoomSummaries(ctx context.Context, roomNIDs []int64, userID string) ([]RoomSummary, error)

@@ -354,7 +354,7 @@ func (r *syncRequest) states(ctx context.Context, plans []*plan) error {
 	if len(snaps) == 0 {
 		return nil
 	}
-	states, err := s.snapshotMaps(ctx, snaps)
+	states, err := s.d.Rooms.Snapshots(ctx, snaps)
 	if err != nil {
 		return err
 	}
@@ -416,7 +416,7 @@ func (r *syncRequest) states(ctx context.Context, plans []*plan) error {
 			}
 		}
 	}
-	tuples, err := s.stateKeys(ctx, allKeys)
+	tuples, err := s.d.Rooms.StateKeys(ctx, allKeys)
 	if err != nil {
 		return err
 	}
@@ -424,7 +424,7 @@ func (r *syncRequest) states(ctx context.Context, plans []*plan) error {
 	aliasKey := spec.StateKeyTuple{Type: spec.MRoomCanonicalAlias}
 	var memberKeys map[spec.StateKeyTuple]int64
 	if r.lazy {
-		if memberKeys, err = s.keyNIDsOf(ctx, append(wantTuples, nameKey, aliasKey)); err != nil {
+		if memberKeys, err = s.d.Rooms.StateKeyNIDs(ctx, append(wantTuples, nameKey, aliasKey)); err != nil {
 			return err
 		}
 	}

@@ -213,11 +213,11 @@ func (s *Service) memberEvents(ctx context.Context, snapshot int64, users map[st
 	for u := range users {
 		tuples = append(tuples, spec.StateKeyTuple{Type: spec.MRoomMember, StateKey: u})
 	}
-	keys, err := s.keyNIDsOf(ctx, tuples)
+	keys, err := s.d.Rooms.StateKeyNIDs(ctx, tuples)
 	if err != nil {
 		return nil, err
 	}
-	states, err := s.snapshotMaps(ctx, []int64{snapshot})
+	states, err := s.d.Rooms.Snapshots(ctx, []int64{snapshot})
 	if err != nil {
 		return nil, err
 	}
@@ -291,7 +291,7 @@ func (s *Service) Context(ctx context.Context, viewer room.Viewer, roomID, event
 	if n := len(after.kept); n > 0 {
 		last = after.kept[n-1]
 	}
-	states, err := s.snapshotMaps(ctx, []int64{last.StateAfter})
+	states, err := s.d.Rooms.Snapshots(ctx, []int64{last.StateAfter})
 	if err != nil {
 		return nil, err
 	}

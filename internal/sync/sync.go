@@ -70,8 +70,6 @@ type Store interface {
 	MembershipEvents(ctx context.Context, userID string, after, upTo int64) ([]store.Event, error)
 	Events(ctx context.Context, nids []int64) ([]store.Event, error)
 	EventsByID(ctx context.Context, ids []string) ([]store.Event, error)
-	StateKeys(ctx context.Context, nids []int64) ([]store.StateKey, error)
-	StateKeyNIDs(ctx context.Context, keys []spec.StateKeyTuple) (map[spec.StateKeyTuple]int64, error)
 	PresenceOf(ctx context.Context, localparts []string) ([]store.PresenceRecord, error)
 	Profiles(ctx context.Context, localparts []string) ([]store.Profile, error)
 }
@@ -83,6 +81,11 @@ type Rooms interface {
 	FilterVisible(ctx context.Context, userID string, evs []store.Event) ([]store.Event, error)
 	ClientEvents(ctx context.Context, evs []store.Event, viewer room.Viewer) ([]json.RawMessage, error)
 	StrippedState(ctx context.Context, roomID, inviter string) ([]json.RawMessage, error)
+	// Snapshots, StateKeys and StateKeyNIDs read through the engine's
+	// caches of decoded snapshots and interned state keys.
+	Snapshots(ctx context.Context, nids []int64) (map[int64]store.StateMap, error)
+	StateKeys(ctx context.Context, nids []int64) (map[int64]spec.StateKeyTuple, error)
+	StateKeyNIDs(ctx context.Context, tuples []spec.StateKeyTuple) (map[spec.StateKeyTuple]int64, error)
 }
 
 // Filters loads the filter of a request (package filter's Service).
@@ -139,10 +142,7 @@ type Service struct {
 	d    Deps
 	log  *slog.Logger
 
-	snapshots *lru[int64, store.StateMap]
-	keys      *lru[int64, spec.StateKeyTuple]
-	keyNIDs   *lru[spec.StateKeyTuple, int64]
-	members   *memberCache
+	members *memberCache
 
 	stopOnce gosync.Once
 	stop     chan struct{}
@@ -167,11 +167,8 @@ func New(opts Options, d Deps) *Service {
 	}
 	return &Service{
 		opts: opts, d: d, log: opts.Logger,
-		snapshots: newLRU[int64, store.StateMap](2000),
-		keys:      newLRU[int64, spec.StateKeyTuple](200000),
-		keyNIDs:   newLRU[spec.StateKeyTuple, int64](200000),
-		members:   newMemberCache(),
-		stop:      make(chan struct{}),
+		members: newMemberCache(),
+		stop:    make(chan struct{}),
 	}
 }
 
