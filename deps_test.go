@@ -126,3 +126,31 @@ func TestPackageNamesAndDocs(t *testing.T) {
 		}
 	}
 }
+
+// TestServiceLayering checks DESIGN.md's rules above the core: only server
+// (and tests' helpers) reach sqlstore or database/sql; services do not
+// import net/http, except media for its outbound fetches; httpapi never
+// touches storage directly.
+func TestServiceLayering(t *testing.T) {
+	mayUseSQL := map[string]bool{
+		"myelin/internal/sqlstore": true, "myelin/internal/server": true,
+		"myelin/internal/testkit/testdb": true, "myelin/cmd/myelin": true,
+	}
+	mayUseHTTP := map[string]bool{
+		"myelin/internal/httpapi": true, "myelin/internal/server": true, "myelin/internal/media": true,
+		"myelin/internal/complement": true, "myelin/cmd/myelin": true,
+	}
+	for _, p := range listPackages(t) {
+		if strings.HasPrefix(p.ImportPath, "myelin/scripts/") || strings.HasPrefix(p.ImportPath, "myelin/internal/testkit/testserver") {
+			continue
+		}
+		for _, imp := range p.Imports {
+			switch {
+			case (imp == "database/sql" || imp == "myelin/internal/sqlstore") && !mayUseSQL[p.ImportPath]:
+				t.Errorf("%s imports %s: only server opens the store; services use store interfaces", p.ImportPath, imp)
+			case imp == "net/http" && !mayUseHTTP[p.ImportPath]:
+				t.Errorf("%s imports net/http: services are transport-free (httpapi serves them)", p.ImportPath)
+			}
+		}
+	}
+}
